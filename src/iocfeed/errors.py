@@ -1,0 +1,73 @@
+"""The one exception tree of iocfeed. None of it knows about HTTP.
+
+    IocfeedError
+    ├── InvalidIndicator      a value that is not a valid IOC of its type (reason for a person)
+    ├── InvalidQuery          a filter, cursor or parameter that cannot be understood
+    ├── LimitExceeded         a request over a configured cap (page size, body size)
+    ├── NotFound              no such indicator, object, collection, status or key
+    ├── Unauthenticated       no key, an unknown key, an expired or a revoked key
+    ├── Forbidden             a valid key whose plan lacks the scope
+    ├── RateLimited           a key over its plan's request rate
+    └── ConfigurationError    settings that cannot start the service
+
+The web layer maps each class to a status code in one table (``iocfeed.web.errors``).
+"""
+
+from __future__ import annotations
+
+
+class IocfeedError(Exception):
+    """Base of every error iocfeed raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidIndicator(IocfeedError):
+    """A value rejected by its type's validator; ``message`` says why."""
+
+
+class InvalidQuery(IocfeedError):
+    """A query parameter, filter or paging cursor that cannot be understood."""
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class LimitExceeded(IocfeedError):
+    """A request over a configured cap, e.g. ``limit`` above 1000 or a body too large."""
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class NotFound(IocfeedError):
+    """The thing asked for does not exist (or is not visible to this key)."""
+
+
+class Unauthenticated(IocfeedError):
+    """No key, or a key that is unknown, expired or revoked."""
+
+
+class Forbidden(IocfeedError):
+    """A valid key without the scope an operation needs."""
+
+    def __init__(self, message: str, *, scope: str) -> None:
+        super().__init__(message)
+        self.scope = scope
+
+
+class RateLimited(IocfeedError):
+    """A key over its plan's request rate."""
+
+    def __init__(self, message: str, *, retry_after: int, limit: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.limit = limit
+
+
+class ConfigurationError(IocfeedError):
+    """Settings that are missing or contradictory."""

@@ -1,0 +1,1 @@
+"""Indicators of compromise: types, refanging, normalisation, merge rules. Pure code, no I/O."""

@@ -1,0 +1,69 @@
+"""The one query value every read surface is parsed into (REST search, STIX export, TAXII).
+
+Protocol parameters (TAXII ``added_after``/``match[...]``/``next``, the export's ``type``/
+``since``/``limit``) are parsed once into an :class:`IndicatorQuery`; the store turns that
+into keyset SQL, the same for SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from iocfeed.indicators.model import Confidence, IocType, Tlp
+
+
+class Status(enum.StrEnum):
+    """Lifecycle of an indicator's newest version at the time of a query."""
+
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class VersionSelector(enum.StrEnum):
+    """TAXII 2.1 ``match[version]`` keywords (§3.4.1); explicit timestamps ride beside it."""
+
+    LAST = "last"
+    FIRST = "first"
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class VersionMatch:
+    """Which versions of each object a query returns: keywords and/or exact ``modified`` times."""
+
+    keywords: frozenset[VersionSelector] = frozenset({VersionSelector.LAST})
+    timestamps: frozenset[datetime] = frozenset()
+
+    @property
+    def is_latest_only(self) -> bool:
+        return self.keywords == {VersionSelector.LAST} and not self.timestamps
+
+
+LATEST = VersionMatch()
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorQuery:
+    """Filters shared by every read surface. Empty sets and ``None`` mean "no filter".
+
+    Time bounds are aware UTC datetimes; ``added_after`` is strict (TAXII 2.1 §3.4.2);
+    ``modified_since`` is inclusive. ``max_tlp`` hides indicators whose own TLP is above
+    what the key's plan may receive (SPEC §4).
+    """
+
+    types: frozenset[IocType] = frozenset()
+    stix_ids: frozenset[str] = frozenset()
+    modified_since: datetime | None = None
+    modified_until: datetime | None = None
+    added_after: datetime | None = None
+    confidences: frozenset[Confidence] = frozenset()
+    tag: str | None = None
+    technique: str | None = None
+    source: str | None = None
+    text: str | None = None
+    status: Status | None = None
+    max_tlp: Tlp = Tlp.RED
+    versions: VersionMatch = field(default=LATEST)
