@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from iocfeed.indicators.model import Confidence, IocType, Tlp
+from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 
 
 class Status(enum.StrEnum):
@@ -67,3 +67,31 @@ class IndicatorQuery:
     status: Status | None = None
     max_tlp: Tlp = Tlp.RED
     versions: VersionMatch = field(default=LATEST)
+    as_of: datetime | None = None
+    """See the store as it was at this ``date_added``: later versions are invisible and a
+    version superseded after it still counts as the latest. A paging walk pins it at its
+    first page so that concurrent writes neither skip nor repeat objects."""
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """A place in an ordered walk: the sort key of the last item served and its row number.
+
+    The sort key is ``date_added`` for TAXII walks (ascending) and ``modified`` for
+    newest-first searches; ``seq`` (the version row's number) breaks ties.
+    """
+
+    at: datetime
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a keyset walk; ``next`` is where the following page starts, if any."""
+
+    items: list[Indicator]
+    next: Keyset | None
+
+    @property
+    def more(self) -> bool:
+        return self.next is not None
