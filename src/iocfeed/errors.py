@@ -3,11 +3,14 @@
     IocfeedError
     ├── InvalidIndicator      a value that is not a valid IOC of its type (reason for a person)
     ├── InvalidQuery          a filter, cursor or parameter that cannot be understood
-    ├── LimitExceeded         a request over a configured cap (page size, body size)
+    ├── LimitExceeded         a request over a configured cap (page size)
+    │   └── BodyTooLarge      a request body over the configured size
     ├── NotFound              no such indicator, object, collection, status or key
     ├── Unauthenticated       no key, an unknown key, an expired or a revoked key
     ├── Forbidden             a valid key whose plan lacks the scope
     ├── RateLimited           a key over its plan's request rate
+    ├── NotAcceptable         no representation the client accepts (TAXII media types)
+    ├── UnsupportedMediaType  a body in a media type the endpoint does not take
     └── ConfigurationError    settings that cannot start the service
 
 The web layer maps each class to a status code in one table (``iocfeed.web.errors``).
@@ -44,6 +47,10 @@ class LimitExceeded(IocfeedError):
         self.parameter = parameter
 
 
+class BodyTooLarge(LimitExceeded):
+    """A request body larger than the configured maximum."""
+
+
 class NotFound(IocfeedError):
     """The thing asked for does not exist (or is not visible to this key)."""
 
@@ -67,6 +74,14 @@ class RateLimited(IocfeedError):
         super().__init__(message)
         self.retry_after = retry_after
         self.limit = limit
+
+
+class NotAcceptable(IocfeedError):
+    """The client's Accept header admits none of the media types the endpoint produces."""
+
+
+class UnsupportedMediaType(IocfeedError):
+    """A request body whose Content-Type the endpoint does not accept."""
 
 
 class ConfigurationError(IocfeedError):

@@ -95,3 +95,10 @@ class Page:
     @property
     def more(self) -> bool:
         return self.next is not None
+
+
+def clamp_to_lookback(since: datetime | None, lookback_start: datetime | None) -> datetime | None:
+    """SPEC §4: the plan's lookback clamps every lower time bound; the later one wins."""
+    if lookback_start is None:
+        return since
+    return lookback_start if since is None or since < lookback_start else since

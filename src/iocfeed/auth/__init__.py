@@ -1,0 +1,1 @@
+"""API keys, plans and scopes, and rate limits: who may read what, how far back, how often."""

@@ -1,0 +1,1 @@
+"""The ``iocfeed`` command line: one module per command group; only this package prints."""

@@ -1,0 +1,40 @@
+"""What every command needs: the settings and the services built from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from iocfeed.config import Settings, load_settings
+from iocfeed.errors import ConfigurationError
+from iocfeed.services import Services, build_services
+
+# Results go to stdout (so `keys create` prints the key alone); everything else to stderr.
+out = Console()
+err = Console(stderr=True)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """Settings from the config file given to the top-level command (in ``ctx.obj``)."""
+    config_file: Path | None = ctx.find_root().obj
+    try:
+        return load_settings(config_file)
+    except ConfigurationError as error:
+        err.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(2) from error
+
+
+def services(ctx: typer.Context) -> Services:
+    """The services, on a database migrated to the latest schema."""
+    from iocfeed.store.migrate import upgrade
+
+    built = build_services(settings(ctx))
+    upgrade(built.engine)
+    return built
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)

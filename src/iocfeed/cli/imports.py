@@ -1,0 +1,140 @@
+"""``iocfeed import``: load indicator files of any supported format."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO, TextIO
+
+import orjson
+import typer
+
+from iocfeed.cli.context import fail, services
+from iocfeed.cli.summary import print_summary, progress_bar
+from iocfeed.errors import InvalidIndicator
+from iocfeed.formats.detect import Format, detect_format
+from iocfeed.formats.reader import read_records
+from iocfeed.indicators.model import Rejected
+from iocfeed.indicators.normalize import (
+    RecordDefaults,
+    normalize_tags,
+    parse_confidence,
+    parse_tlp,
+)
+from iocfeed.ingest import ingest
+
+app = typer.Typer()
+
+_SNIFF_BYTES = 64 * 1024
+
+
+def _defaults(confidence: str, tags: list[str], source: str, tlp: str | None) -> RecordDefaults:
+    try:
+        return RecordDefaults(
+            confidence=parse_confidence(confidence),
+            tags=normalize_tags(tags),
+            source=source,
+            tlp=parse_tlp(tlp) if tlp else None,
+        )
+    except InvalidIndicator as error:
+        raise fail(error.message, 2) from error
+
+
+def _open(path: Path) -> tuple[BinaryIO, int | None]:
+    if str(path) == "-":
+        return sys.stdin.buffer, None
+    try:
+        return path.open("rb"), path.stat().st_size
+    except OSError as error:
+        raise fail(f"cannot open {path}: {error.strerror}") from error
+
+
+def _peek(binary: BinaryIO) -> bytes:
+    """The first bytes of the stream, for format detection, without consuming them."""
+    peek = getattr(binary, "peek", None)
+    return peek(_SNIFF_BYTES)[:_SNIFF_BYTES] if peek is not None else b""
+
+
+def _text(binary: BinaryIO, advance: Callable[[int], None]) -> TextIO:
+    # A stray undecodable byte must cost one line, not the file: it becomes U+FFFD and the
+    # value carrying it is rejected by its validator.
+    tracked = io.BufferedReader(_Tracked(binary, advance))
+    return io.TextIOWrapper(tracked, encoding="utf-8-sig", errors="replace", newline="")
+
+
+@app.command("import")
+def import_files(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Files to load; - reads stdin.")],
+    format: Annotated[
+        Format | None, typer.Option("--format", "-f", help="Override format detection.")
+    ] = None,
+    confidence: Annotated[
+        str, typer.Option(help="Confidence for records that state none: high, medium, low.")
+    ] = "medium",
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Tag added to every record.")
+    ] = None,
+    source: Annotated[str, typer.Option(help="Source name for records that state none.")] = "",
+    tlp: Annotated[str | None, typer.Option(help="TLP for records that state none.")] = None,
+    errors: Annotated[
+        Path | None, typer.Option(help="Write every rejected record here, as JSON Lines.")
+    ] = None,
+) -> None:
+    """Load CSV, JSON, JSON Lines, STIX bundles or plain/defanged text; report bad lines."""
+    defaults = _defaults(confidence, tag or [], source, tlp)
+    built = services(ctx)
+    error_report = errors.open("wb") if errors else None
+    try:
+        for path in files:
+            binary, size = _open(path)
+            with binary:
+                head = _peek(binary)
+                fmt = format or detect_format(path.name, head.decode("utf-8", errors="replace"))
+
+                def report(rejection: Rejected, name: str = str(path)) -> None:
+                    if error_report is not None:
+                        error_report.write(
+                            orjson.dumps(
+                                {
+                                    "file": name,
+                                    "line": rejection.line,
+                                    "reason": rejection.reason,
+                                    "text": rejection.text,
+                                },
+                                option=orjson.OPT_APPEND_NEWLINE,
+                            )
+                        )
+
+                with progress_bar(size, f"{path.name} ({fmt.value})") as advance:
+                    summary = ingest(
+                        read_records(_text(binary, advance), fmt),
+                        built.indicators,
+                        built.clock,
+                        defaults=defaults,
+                        on_rejected=report,
+                    )
+            print_summary(summary, f"{path} ({fmt.value})")
+    finally:
+        if error_report is not None:
+            error_report.close()
+        built.close()
+
+
+class _Tracked(io.RawIOBase):
+    """A binary stream that reports how many bytes have been read, for the progress bar."""
+
+    def __init__(self, inner: BinaryIO, advance: Callable[[int], None]) -> None:
+        self.inner = inner
+        self.advance = advance
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        buffer[: len(data)] = data
+        self.advance(len(data))
+        return len(data)

@@ -1,0 +1,161 @@
+"""Settings, declared as data: environment variables ``IOCFEED_*`` over an optional TOML file.
+
+Every setting has a description; ``tests/test_config.py`` checks each is documented in the
+README. Plans are configuration (SPEC §4): the defaults below can be replaced in the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from iocfeed.errors import ConfigurationError
+from iocfeed.indicators.model import Tlp
+
+
+class Scope:
+    """The scopes an endpoint may require (SPEC §4)."""
+
+    READ_IOCS = "read:iocs"
+    READ_STIX = "read:stix"
+    READ_TAXII = "read:taxii"
+    WRITE_IOCS = "write:iocs"
+    ADMIN = "admin:keys"
+
+    ALL: tuple[str, ...] = (READ_IOCS, READ_STIX, READ_TAXII, WRITE_IOCS, ADMIN)
+
+
+class Plan(BaseModel, frozen=True):
+    """What a key on this plan may read, how far back and how often."""
+
+    title: str = Field(description="Name shown to people, e.g. in 403 messages.")
+    scopes: frozenset[str]
+    lookback_days: int | None = Field(description="How far back reads may look; none = unlimited.")
+    requests_per_minute: int | None = Field(description="Rate limit; none = unlimited.")
+    max_tlp: Tlp = Field(description="Highest TLP of indicators served to the key.")
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: frozenset[str]) -> frozenset[str]:
+        unknown = scopes - set(Scope.ALL)
+        if unknown:
+            raise ValueError(f"unknown scopes {sorted(unknown)}; valid: {list(Scope.ALL)}")
+        return scopes
+
+
+_PRO_SCOPES = frozenset({Scope.READ_IOCS, Scope.READ_STIX, Scope.READ_TAXII})
+
+DEFAULT_PLANS: dict[str, Plan] = {
+    "free": Plan(
+        title="Free",
+        scopes=frozenset({Scope.READ_IOCS}),
+        lookback_days=7,
+        requests_per_minute=60,
+        max_tlp=Tlp.GREEN,
+    ),
+    "pro": Plan(
+        title="Pro",
+        scopes=_PRO_SCOPES,
+        lookback_days=90,
+        requests_per_minute=600,
+        max_tlp=Tlp.AMBER,
+    ),
+    "enterprise": Plan(
+        title="Enterprise",
+        scopes=_PRO_SCOPES | {Scope.WRITE_IOCS},
+        lookback_days=365,
+        requests_per_minute=3000,
+        max_tlp=Tlp.AMBER_STRICT,
+    ),
+    "admin": Plan(
+        title="Admin",
+        scopes=frozenset(Scope.ALL),
+        lookback_days=None,
+        requests_per_minute=None,
+        max_tlp=Tlp.RED,
+    ),
+}
+
+# The producer identity's id: a UUIDv4 chosen once and never regenerated (SPEC §2).
+DEFAULT_IDENTITY_ID = "identity--6a8f9f3e-4c1b-4d63-9a57-2f3d9b0c7e21"
+
+
+class Settings(BaseSettings):
+    """Every setting of iocfeed. Environment variable: ``IOCFEED_`` + the upper-case name."""
+
+    model_config = SettingsConfigDict(env_prefix="IOCFEED_", frozen=True, extra="forbid")
+
+    database_url: str = Field(
+        default="sqlite:///./iocfeed.db",
+        description="SQLAlchemy URL of the store: sqlite:///path or postgresql://user@host/db.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL for rate-limit state shared by workers; unset = the database.",
+    )
+    identity_id: str = Field(
+        default=DEFAULT_IDENTITY_ID,
+        description="STIX id of the producer identity (identity--<uuid4>); never change it.",
+    )
+    identity_name: str = Field(default="SOC Defenders", description="Producer identity name.")
+    identity_class: str = Field(default="organization", description="Producer identity class.")
+    plans: dict[str, Plan] = Field(
+        default_factory=lambda: dict(DEFAULT_PLANS),
+        description="Plans by name (config file only); see the README for the defaults.",
+    )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, gt=0, description="Largest request body accepted, in bytes."
+    )
+    max_page_size: int = Field(
+        default=1000, gt=0, le=10000, description="Largest page (REST, TAXII, export limit)."
+    )
+    expiry_sweep_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often the server revokes indicators past valid_until; 0 = never.",
+    )
+    access_log: bool = Field(
+        default=True, description="Write one JSON access-log line per request."
+    )
+
+    @field_validator("identity_id")
+    @classmethod
+    def _identity_is_uuid4(cls, value: str) -> str:
+        import uuid
+
+        prefix, _, raw = value.partition("--")
+        try:
+            version = uuid.UUID(raw).version
+        except ValueError:
+            version = None
+        if prefix != "identity" or version != 4:
+            raise ValueError("must be identity--<UUIDv4>")
+        return value
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the TOML file (if any), then ``IOCFEED_*`` variables, then ``overrides``.
+
+    Raises ConfigurationError with every problem listed, so the service fails at start.
+    """
+    from_file: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            from_file = tomllib.loads(config_file.read_text("utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(f"cannot read config file {config_file}: {exc}") from exc
+    try:
+        # Environment variables override the file; explicit overrides override both.
+        env_only = Settings()
+        explicit_env = env_only.model_fields_set
+        merged = {**from_file, **{k: getattr(env_only, k) for k in explicit_env}, **overrides}
+        return Settings(**merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,95 @@
+"""Text rules every reader shares: field names, list cells, true/false flags, byte order marks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from iocfeed.errors import InvalidIndicator
+
+# The RawIndicator fields an import file may carry, in the order a CSV header usually has them.
+FIELDS: tuple[str, ...] = (
+    "value",
+    "type",
+    "confidence",
+    "tags",
+    "techniques",
+    "description",
+    "source",
+    "tlp",
+    "first_seen",
+    "last_seen",
+    "valid_until",
+    "revoked",
+)
+
+# Other names producers give the same columns (after lower-casing, spaces and hyphens → "_").
+ALIASES: dict[str, str] = {
+    "ioc": "value",
+    "indicator": "value",
+    "observable": "value",
+    "ioc_type": "type",
+    "indicator_type": "type",
+    "tag": "tags",
+    "labels": "tags",
+    "technique": "techniques",
+    "attack_techniques": "techniques",
+    "expires": "valid_until",
+    "expiry": "valid_until",
+}
+
+# Spellings of the revoked flag; anything else is an error rather than a guess.
+FLAGS: dict[str, bool] = {
+    "": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+    "yes": True,
+    "no": False,
+}
+
+_LIST_SEPARATORS = re.compile(r"[;|,]")
+_BOM = "\ufeff"
+
+
+def field_name(header: str) -> str | None:
+    """``"First Seen"`` → ``"first_seen"``, ``"IOC"`` → ``"value"``; unknown names → ``None``."""
+    name = re.sub(r"[\s-]+", "_", header.strip().lower())
+    name = ALIASES.get(name, name)
+    return name if name in FIELDS else None
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """``"emotet; loader|c2"`` → ``("emotet", "loader", "c2")``: any of ``; | ,`` separates."""
+    return tuple(item for part in _LIST_SEPARATORS.split(text) if (item := part.strip()))
+
+
+def parse_flag(text: str) -> bool:
+    """The revoked flag as text (``true``/``false``/``1``/``0``/``yes``/``no``, blank = false)."""
+    try:
+        return FLAGS[text.strip().lower()]
+    except KeyError:
+        raise InvalidIndicator(f"revoked must be true or false, got {text.strip()!r}") from None
+
+
+def without_bom(lines: Iterable[str]) -> Iterator[str]:
+    """The lines, with a UTF-8 byte order mark (as Excel writes) dropped from the first."""
+    iterator = iter(lines)
+    for first in iterator:
+        yield first.removeprefix(_BOM)
+        break
+    yield from iterator
+
+
+def whole_text(source: Iterable[str]) -> str:
+    """All of a stream (read at once) or of an iterable of lines, for formats parsed whole."""
+    read = getattr(source, "read", None)
+    text: str = read() if callable(read) else "".join(source)
+    return text.removeprefix(_BOM)
+
+
+def excerpt(text: str, limit: int = 200) -> str:
+    """The start of a bad line, short enough for an import report."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

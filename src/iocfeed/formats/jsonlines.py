@@ -1,0 +1,28 @@
+"""JSON Lines import: one indicator object per line, read line by line.
+
+Blank lines are skipped; a line that is not JSON, not an object or has no ``value`` is a
+``Rejected`` with its 1-based physical line number. Field rules: ``iocfeed.formats.jsonrecord``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import orjson
+
+from iocfeed.formats.fields import excerpt, without_bom
+from iocfeed.formats.jsonrecord import record_from_json
+from iocfeed.indicators.model import RawIndicator, Rejected
+
+
+def read_jsonl(lines: Iterable[str]) -> Iterator[RawIndicator | Rejected]:
+    """Each non-blank line of a JSON Lines file as a raw indicator, or why it is not one."""
+    for line, text in enumerate(without_bom(lines), start=1):
+        if not text.strip():
+            continue
+        try:
+            item = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            yield Rejected(line, f"not valid JSON: {exc.msg} at column {exc.colno}", excerpt(text))
+            continue
+        yield record_from_json(line, item)

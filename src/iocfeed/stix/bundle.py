@@ -1,0 +1,127 @@
+"""STIX 2.1 bundles and object lists for an export, and their streamed JSON (SPEC §2)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from iocfeed.indicators.model import Indicator, IocType, Tlp
+from iocfeed.stix.markings import marking_definition, marking_id
+from iocfeed.stix.objects import (
+    SCO_TYPE,
+    ExportOptions,
+    Producer,
+    StixObject,
+    build_observables,
+    build_sdo,
+    object_tlp,
+    relationship,
+)
+
+CHUNK_SIZE = 100  # objects per ``orjson.dumps`` call and per yielded chunk
+
+
+def new_bundle_id() -> str:
+    """A fresh ``bundle--<uuid4>`` (STIX 2.1 §8: bundles are not versioned)."""
+    return f"bundle--{uuid.uuid4()}"
+
+
+def build_objects(
+    indicators: Sequence[Indicator], options: ExportOptions, producer: Producer
+) -> list[StixObject]:
+    """Every object of an export, in SPEC §2 order.
+
+    The producer identity (``include_identity``), the marking definitions the objects
+    reference (``include_markings``), one SDO per indicator in the order given (the
+    caller passes them newest ``modified`` first), then with ``include_observables`` the
+    SCOs, observed-data and ``based-on`` relationships, and last the ``indicates``
+    relationships from indicators to the attack-patterns of their techniques that are in
+    ``indicators`` too.
+    """
+    creator = producer.identity_id if options.include_identity else None
+    tlps = [object_tlp(indicator, options) for indicator in indicators]
+    markings = {tlp: marking_id(tlp, options.tlp_version) for tlp in set(tlps)}
+
+    objects: list[StixObject] = []
+    if options.include_identity:
+        objects.append(producer.identity())
+    if options.include_markings:
+        objects.extend(marking_definition(tlp, options.tlp_version) for tlp in sorted(markings))
+    objects.extend(
+        build_sdo(indicator, markings[tlp], creator)
+        for indicator, tlp in zip(indicators, tlps, strict=True)
+    )
+    if options.include_observables:
+        seen: set[str] = set()
+        for indicator, tlp in zip(indicators, tlps, strict=True):
+            if indicator.type in SCO_TYPE:
+                for obj in build_observables(indicator, markings[tlp], creator):
+                    if obj["id"] not in seen:
+                        seen.add(obj["id"])
+                        objects.append(obj)
+    objects.extend(_indicates(indicators, tlps, markings, creator))
+    return objects
+
+
+def _indicates(
+    indicators: Sequence[Indicator],
+    tlps: Sequence[Tlp],
+    markings: Mapping[Tlp, str],
+    creator: str | None,
+) -> Iterator[StixObject]:
+    """``indicator indicates attack-pattern`` for techniques whose SDO is in the export.
+
+    The relationship is marked with the more restrictive TLP of its two ends.
+    """
+    patterns = {
+        indicator.value: (indicator.stix_id, tlp)
+        for indicator, tlp in zip(indicators, tlps, strict=True)
+        if indicator.type is IocType.MITRE_ATTACK
+    }
+    if not patterns:
+        return
+    for indicator, tlp in zip(indicators, tlps, strict=True):
+        if indicator.type not in SCO_TYPE:
+            continue
+        for technique_id in dict.fromkeys(indicator.techniques):
+            target = patterns.get(technique_id)
+            if target is not None:
+                target_ref, target_tlp = target
+                marking = markings[max(tlp, target_tlp)]
+                yield relationship(indicator, "indicates", target_ref, marking, creator)
+
+
+def serialize_bundle(objects: Iterable[Mapping[str, Any]], bundle_id: str) -> Iterator[bytes]:
+    """The JSON of a STIX bundle (STIX 2.1 §8) in chunks a web layer can stream.
+
+    A bundle without objects leaves ``objects`` out: the schema wants it non-empty.
+    """
+    header = b'{"type":"bundle","id":' + orjson.dumps(bundle_id)
+    chunks = _chunks(objects)
+    first = next(chunks, None)
+    if first is None:
+        yield header + b"}"
+        return
+    yield header + b',"objects":[' + first
+    for chunk in chunks:
+        yield b"," + chunk
+    yield b"]}"
+
+
+def serialize_objects(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """The objects as one bare JSON array (SPEC §2, ``format=objects``), in chunks."""
+    yield b"["
+    for index, chunk in enumerate(_chunks(objects)):
+        yield b"," + chunk if index else chunk
+    yield b"]"
+
+
+def _chunks(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """Up to ``CHUNK_SIZE`` objects at a time, comma-separated, without brackets."""
+    iterator = iter(objects)
+    while batch := list(itertools.islice(iterator, CHUNK_SIZE)):
+        yield orjson.dumps(batch)[1:-1]

@@ -1,0 +1,230 @@
+"""Writing indicators: merge-on-load, versions, revocation and expiry, in batches.
+
+Every write transaction first takes the one-row ``write_clock`` lock (see ``schema``), reads
+the current versions of the batch's values, merges in Python (``indicators.merge``) and
+writes: superseded versions get ``superseded_at``, new versions are inserted with strictly
+increasing ``date_added``, and unchanged indicators get ``last_seen``/``source`` in place.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, select, update
+
+from iocfeed.errors import NotFound
+from iocfeed.indicators.merge import Merge, Outcome, merge, revoke
+from iocfeed.indicators.model import Indicator, IndicatorInput, IocType
+from iocfeed.store.rows import indicator_to_row, row_to_indicator, to_us
+from iocfeed.store.schema import indicator_versions as versions
+from iocfeed.store.schema import write_clock
+
+NewStixId = Callable[[IocType], str]
+
+# Values per IN (...) list: well below SQLite's and PostgreSQL's bound-parameter limits.
+_LOOKUP_CHUNK = 2000
+
+
+class _DateAddedClock:
+    """Hands out strictly increasing ``date_added`` microseconds within one transaction."""
+
+    def __init__(self, last: int, now: int) -> None:
+        self.last = max(last, now - 1)
+
+    def tick(self) -> int:
+        self.last += 1
+        return self.last
+
+
+@dataclass(slots=True)
+class _Current:
+    """The latest version of one ``(type, value)`` while a batch is being merged."""
+
+    indicator: Indicator
+    seq: int | None  # stored row, or None when the version is pending in this batch
+    row: dict[str, Any] | None  # the pending row to insert, when seq is None
+
+
+def lock_write_clock(connection: Connection, now: datetime) -> _DateAddedClock:
+    """Serialise writers on the clock row and return this transaction's clock."""
+    connection.execute(
+        update(write_clock)
+        .where(write_clock.c.id == 1)
+        .values(last_date_added=write_clock.c.last_date_added)
+    )
+    last = connection.execute(
+        select(write_clock.c.last_date_added).where(write_clock.c.id == 1)
+    ).scalar_one()
+    return _DateAddedClock(last, to_us(now))
+
+
+def _save_clock(connection: Connection, clock: _DateAddedClock) -> None:
+    connection.execute(
+        update(write_clock).where(write_clock.c.id == 1).values(last_date_added=clock.last)
+    )
+
+
+def current_versions(
+    connection: Connection, keys: Iterable[tuple[IocType, str]]
+) -> dict[tuple[IocType, str], tuple[Indicator, int]]:
+    """The stored latest version (and its row number) of each ``(type, value)`` that exists."""
+    by_type: dict[IocType, list[str]] = defaultdict(list)
+    for ioc_type, value in keys:
+        by_type[ioc_type].append(value)
+    found: dict[tuple[IocType, str], tuple[Indicator, int]] = {}
+    for ioc_type, values in by_type.items():
+        for start in range(0, len(values), _LOOKUP_CHUNK):
+            chunk = values[start : start + _LOOKUP_CHUNK]
+            rows = connection.execute(
+                select(versions).where(
+                    versions.c.superseded_at.is_(None),
+                    versions.c.type == ioc_type.value,
+                    versions.c.value.in_(chunk),
+                )
+            )
+            for row in rows:
+                indicator = row_to_indicator(row)
+                found[(indicator.type, indicator.value)] = (indicator, row.seq)
+    return found
+
+
+class IndicatorStore:
+    """Loads, revokes and expires indicators; reads live in ``store.search``."""
+
+    def __init__(self, engine: Engine, new_stix_id: NewStixId) -> None:
+        self.engine = engine
+        self._new_stix_id = new_stix_id
+
+    def write(self, inputs: Sequence[IndicatorInput], now: datetime) -> list[Outcome]:
+        """Merge ``inputs`` in one transaction; one outcome per input, in order."""
+        with self.engine.begin() as connection:
+            clock = lock_write_clock(connection, now)
+            stored = current_versions(connection, {(i.type, i.value) for i in inputs})
+            state = {key: _Current(ind, seq, None) for key, (ind, seq) in stored.items()}
+            writes = _BatchWrites()
+            outcomes = []
+            for incoming in inputs:
+                key = (incoming.type, incoming.value)
+                current = state.get(key)
+                result = merge(
+                    current.indicator if current else None, incoming, now, self._new_stix_id
+                )
+                outcomes.append(result.outcome)
+                state[key] = writes.add(current, result, clock)
+            writes.flush(connection)
+            _save_clock(connection, clock)
+        return outcomes
+
+    def revoke(self, ioc_type: IocType, value: str, now: datetime) -> Indicator:
+        """Publish a revoked version of the indicator; revoking twice is a no-op."""
+        with self.engine.begin() as connection:
+            clock = lock_write_clock(connection, now)
+            stored = current_versions(connection, [(ioc_type, value)]).get((ioc_type, value))
+            if stored is None:
+                raise NotFound(f"no {ioc_type.value} indicator {value!r}")
+            indicator, seq = stored
+            if indicator.revoked:
+                return indicator
+            writes = _BatchWrites()
+            writes.add(
+                _Current(indicator, seq, None),
+                Merge(Outcome.UPDATED, revoke(indicator, now)),
+                clock,
+            )
+            writes.flush(connection)
+            _save_clock(connection, clock)
+            return current_versions(connection, [(ioc_type, value)])[(ioc_type, value)][0]
+
+    def expire_due(self, now: datetime, batch_size: int = 5000) -> int:
+        """Revoke every live indicator whose ``valid_until`` has passed (SPEC §1)."""
+        expired = 0
+        while True:
+            with self.engine.begin() as connection:
+                clock = lock_write_clock(connection, now)
+                rows = connection.execute(
+                    select(versions)
+                    .where(
+                        versions.c.superseded_at.is_(None),
+                        versions.c.revoked.is_(False),
+                        versions.c.valid_until <= to_us(now),
+                    )
+                    .limit(batch_size)
+                ).all()
+                if not rows:
+                    return expired
+                writes = _BatchWrites()
+                for row in rows:
+                    indicator = row_to_indicator(row)
+                    writes.add(
+                        _Current(indicator, row.seq, None),
+                        Merge(Outcome.UPDATED, revoke(indicator, now)),
+                        clock,
+                    )
+                writes.flush(connection)
+                _save_clock(connection, clock)
+                expired += len(rows)
+
+
+class _BatchWrites:
+    """The statements one batch will run, collected so each runs once as an executemany."""
+
+    def __init__(self) -> None:
+        self.inserts: list[dict[str, Any]] = []
+        self.supersede: list[dict[str, int]] = []
+        self.touch: dict[int, dict[str, Any]] = {}
+
+    def add(self, current: _Current | None, result: Merge, clock: _DateAddedClock) -> _Current:
+        indicator = result.indicator
+        if result.outcome is Outcome.UNCHANGED:
+            assert current is not None
+            if (indicator.last_seen, indicator.source) != (
+                current.indicator.last_seen,
+                current.indicator.source,
+            ):
+                self._touch(current, indicator)
+            return _Current(indicator, current.seq, current.row)
+        date_added = clock.tick()
+        if current is not None:
+            if current.row is not None:
+                current.row["superseded_at"] = date_added
+            else:
+                assert current.seq is not None
+                self.supersede.append({"b_seq": current.seq, "b_at": date_added})
+        row = indicator_to_row(indicator)
+        row["date_added"] = date_added
+        row["superseded_at"] = None
+        self.inserts.append(row)
+        return _Current(indicator, None, row)
+
+    def _touch(self, current: _Current, indicator: Indicator) -> None:
+        changes = {"last_seen": to_us(indicator.last_seen), "source": indicator.source}
+        if current.row is not None:
+            current.row.update(changes)
+        else:
+            assert current.seq is not None
+            self.touch[current.seq] = {
+                "b_seq": current.seq,
+                **{f"b_{k}": v for k, v in changes.items()},
+            }
+
+    def flush(self, connection: Connection) -> None:
+        if self.supersede:
+            connection.execute(
+                update(versions)
+                .where(versions.c.seq == bindparam("b_seq"))
+                .values(superseded_at=bindparam("b_at")),
+                self.supersede,
+            )
+        if self.inserts:
+            connection.execute(versions.insert(), self.inserts)
+        if self.touch:
+            connection.execute(
+                update(versions)
+                .where(versions.c.seq == bindparam("b_seq"))
+                .values(last_seen=bindparam("b_last_seen"), source=bindparam("b_source")),
+                list(self.touch.values()),
+            )

@@ -1,0 +1,148 @@
+"""Tables and indexes, shared by SQLite and PostgreSQL; the migrations create exactly these.
+
+Times are stored as integer microseconds since the Unix epoch (UTC): exact, portable,
+compact, and compared as numbers by both databases.
+
+Each row of ``indicator_versions`` is one version of one indicator. The current version of
+each ``(type, value)`` is the one whose ``superseded_at`` is NULL (a partial unique index
+keeps it unique); ``superseded_at`` holds the ``date_added`` of the version that replaced
+it, so "the latest version as of time T" is a plain range condition (see ``store.reads``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY (its rowid); PostgreSQL wants BIGINT.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+indicator_versions = Table(
+    "indicator_versions",
+    metadata,
+    Column("seq", RowId, primary_key=True, autoincrement=True),
+    Column("stix_id", String(80), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("confidence", String(8), nullable=False),
+    Column("tags", Text, nullable=False, comment="JSON array of strings"),
+    Column("techniques", Text, nullable=False, comment="JSON array of ATT&CK ids"),
+    Column("description", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("tlp", String(16), nullable=True, comment="operator-set TLP, NULL = from confidence"),
+    Column("tlp_rank", SmallInteger, nullable=False, comment="rank of the effective TLP"),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("valid_until", BigInteger, nullable=True),
+    Column("revoked", Boolean, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("modified", BigInteger, nullable=False),
+    Column("date_added", BigInteger, nullable=False),
+    Column("superseded_at", BigInteger, nullable=True),
+)
+
+_CURRENT = indicator_versions.c.superseded_at.is_(None)
+
+Index(
+    "uq_indicator_versions_current",
+    indicator_versions.c.type,
+    indicator_versions.c.value,
+    unique=True,
+    sqlite_where=_CURRENT,
+    postgresql_where=_CURRENT,
+)
+Index("ix_indicator_versions_date_added", indicator_versions.c.date_added, unique=True)
+Index(
+    "ix_indicator_versions_type_date_added",
+    indicator_versions.c.type,
+    indicator_versions.c.date_added,
+)
+Index(
+    "ix_indicator_versions_stix_id",
+    indicator_versions.c.stix_id,
+    indicator_versions.c.date_added,
+)
+Index(
+    "ix_indicator_versions_current_modified",
+    indicator_versions.c.modified,
+    indicator_versions.c.seq,
+    sqlite_where=_CURRENT,
+    postgresql_where=_CURRENT,
+)
+Index(
+    "ix_indicator_versions_current_type_modified",
+    indicator_versions.c.type,
+    indicator_versions.c.modified,
+    indicator_versions.c.seq,
+    sqlite_where=_CURRENT,
+    postgresql_where=_CURRENT,
+)
+
+# One row: the last date_added handed out. Every write transaction locks it first, which
+# serialises writers so that date_added order is commit order (no reader can see a later
+# date_added before an earlier one commits) and date_added is strictly increasing.
+write_clock = Table(
+    "write_clock",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("last_date_added", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("plan", String(64), nullable=False),
+    Column("secret_hash", String(64), nullable=False, comment="SHA-256 hex of the secret"),
+    Column("created", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=True),
+    Column("revoked", BigInteger, nullable=True, comment="when it was revoked"),
+)
+
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True, comment="minute, epoch seconds"),
+    Column("hits", Integer, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", RowId, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("key_id", String(32), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("parameters", Text, nullable=False, comment="JSON object"),
+    Column("result_count", Integer, nullable=False),
+)
+Index("ix_audit_log_at", audit_log.c.at)
+
+taxii_statuses = Table(
+    "taxii_statuses",
+    metadata,
+    Column("status_id", String(36), primary_key=True),
+    Column("key_id", String(32), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("document", Text, nullable=False, comment="the TAXII status resource, JSON"),
+)

@@ -1,0 +1,116 @@
+"""The fixed TAXII 2.1 collections of the one API root, and their Collection resource (§5.2.1).
+
+Every collection id is a UUIDv4 pinned here for ever: consumers such as Microsoft
+Sentinel store the id in their connector settings, so changing one breaks every feed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from iocfeed.errors import NotFound
+from iocfeed.indicators.model import IocType
+from iocfeed.taxii.media import STIX_MEDIA_TYPE
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """One TAXII collection: which IOC types it serves and whether it accepts objects.
+
+    ``can_write`` says whether the collection takes Add Objects at all; whether a given
+    key may write is decided per request (scope ``write:iocs``).
+    """
+
+    id: str
+    title: str
+    description: str
+    types: frozenset[IocType]
+    can_write: bool
+    alias: str
+
+
+ALL_TYPES: frozenset[IocType] = frozenset(IocType)
+
+# Pinned ids: never change, never reuse (tests/taxii/test_collections.py holds them too).
+ALL_COLLECTION_ID = "7ff2bd85-d16c-4fde-97f0-39c8b8aceda1"
+SUBMISSIONS_COLLECTION_ID = "c0428b8b-b0c6-4be9-a91e-6c0d2242bcd0"
+
+_PER_TYPE: tuple[tuple[IocType, str, str], ...] = (
+    # (type, pinned id, title)
+    (IocType.IPV4, "021f9b9b-015e-4e52-a7bb-4d5f5536d166", "IPv4 addresses"),
+    (IocType.IPV6, "9a1d6454-4da1-45e1-b498-48608a2973c1", "IPv6 addresses"),
+    (IocType.DOMAIN, "0d03e50e-8e1a-4fa4-8e22-262baf6e1e71", "Domain names"),
+    (IocType.URL, "d760ae04-fda6-4075-89f9-57f690d93907", "URLs"),
+    (IocType.MD5, "2a76be92-506d-4193-9f01-fca3b56713d5", "MD5 file hashes"),
+    (IocType.SHA1, "8f8c188b-aa85-4c5d-b009-c287c466b3b6", "SHA-1 file hashes"),
+    (IocType.SHA256, "b18365c9-001c-4b0e-aa40-9a0fe556d369", "SHA-256 file hashes"),
+    (IocType.SHA512, "132e43da-d2a0-4ef8-8c23-8dfcd35813e3", "SHA-512 file hashes"),
+    (IocType.EMAIL, "41cf9d31-9deb-4f86-b19a-187cc588bdea", "Email addresses"),
+    (IocType.CVE, "3b34278c-732f-4425-ada5-f7c1d6cac361", "Vulnerabilities (CVE)"),
+    (IocType.MITRE_ATTACK, "d9b06982-e923-47f5-8532-dbe771ad67ff", "ATT&CK techniques"),
+)
+
+COLLECTIONS: tuple[Collection, ...] = (
+    Collection(
+        id=ALL_COLLECTION_ID,
+        title="All indicators",
+        description="Every indicator of compromise, vulnerability and ATT&CK technique.",
+        types=ALL_TYPES,
+        can_write=False,
+        alias="all",
+    ),
+    *(
+        Collection(
+            id=collection_id,
+            title=title,
+            description=f"Indicators of type {ioc_type.value} only.",
+            types=frozenset({ioc_type}),
+            can_write=False,
+            alias=ioc_type.value.replace("_", "-"),
+        )
+        for ioc_type, collection_id, title in _PER_TYPE
+    ),
+    Collection(
+        id=SUBMISSIONS_COLLECTION_ID,
+        title="Submissions",
+        description=(
+            "Write STIX 2.1 indicators here (keys with write:iocs). They are imported like "
+            "any other source and then appear in the read collections; reading this "
+            "collection serves every indicator, so a writer can read back what it posted."
+        ),
+        types=ALL_TYPES,
+        can_write=True,
+        alias="submissions",
+    ),
+)
+
+_BY_KEY: dict[str, Collection] = {
+    **{collection.id: collection for collection in COLLECTIONS},
+    **{collection.alias: collection for collection in COLLECTIONS},
+}
+
+
+def collection_by_id(collection_id: str) -> Collection:
+    """The collection with this id (or alias, §5.2.1), else :class:`NotFound`."""
+    found = _BY_KEY.get(collection_id.lower())
+    if found is None:
+        raise NotFound(f"No collection {collection_id!r}")
+    return found
+
+
+def resource(collection: Collection, *, can_read: bool, can_write: bool) -> dict[str, Any]:
+    """The Collection resource (§5.2.1) as the requesting key sees it.
+
+    ``can_read``/``can_write`` are the key's rights; a key can write only to a collection
+    that accepts writes.
+    """
+    return {
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "alias": collection.alias,
+        "can_read": can_read,
+        "can_write": can_write and collection.can_write,
+        "media_types": [STIX_MEDIA_TYPE],
+    }

@@ -1,0 +1,93 @@
+"""The composition root of the HTTP service: ``create_app(settings)`` builds everything."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from iocfeed import __version__
+from iocfeed.clock import Clock
+from iocfeed.config import Settings, load_settings
+from iocfeed.services import Services, build_services
+from iocfeed.web import api, export, keys, ops, taxii
+from iocfeed.web.errors import install_error_handlers
+from iocfeed.web.metrics import Metrics
+from iocfeed.web.middleware import RequestMiddleware
+
+log = logging.getLogger("iocfeed")
+
+DESCRIPTION = """\
+iocfeed publishes indicators of compromise as STIX 2.1 bundles, TAXII 2.1 collections and a
+JSON API. Authenticate with your API key in the `X-API-Key` header, or as the password of
+HTTP Basic authentication (any username) for TAXII clients such as Microsoft Sentinel.
+Errors share one JSON shape: `{"status", "error", "message", "parameter"?, "details"?}`.
+"""
+
+
+async def _sweep_expired(built: Services) -> None:
+    """Revoke indicators past ``valid_until`` periodically (SPEC §1)."""
+    interval = built.settings.expiry_sweep_seconds
+    while True:
+        try:
+            expired = await asyncio.to_thread(built.indicators.expire_due, built.clock.now())
+            if expired:
+                log.info("revoked %d expired indicators", expired)
+        except Exception:  # the sweep must outlive a database hiccup
+            log.exception("expiry sweep failed")
+        await asyncio.sleep(interval)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    """The iocfeed ASGI application for ``settings`` (the database must be migrated)."""
+    built = build_services(settings, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if settings.expiry_sweep_seconds > 0:
+            sweeper = asyncio.create_task(_sweep_expired(built))
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            built.close()
+
+    app = FastAPI(
+        title="iocfeed",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = built
+    app.state.metrics = Metrics(built.search.counts_by_type)
+    install_error_handlers(app)
+    app.include_router(ops.router)
+    app.include_router(api.router, prefix="/api/v1")
+    app.include_router(keys.router, prefix="/api/v1")
+    app.include_router(export.router, prefix="/api/v1")
+    app.include_router(taxii.router, prefix="/taxii2")
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=app.state.metrics,
+        log_access=settings.access_log,
+    )
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (each worker builds its own app from IOCFEED_*)."""
+    import os
+    from pathlib import Path
+
+    config = os.environ.get("IOCFEED_CONFIG")
+    return create_app(load_settings(Path(config) if config else None))
