@@ -54,10 +54,10 @@ def _hash_canonicaliser(kind: IocType) -> Callable[[str], str]:
                 f"{kind.value} must be {length} hex characters, got {len(value)}"
             )
         bad = _NOT_HEX.search(value)
-        found = bad.group() if bad else ""
+        position = bad.start() if bad else 0
         raise InvalidIndicator(
-            f"{kind.value} must be {length} hex characters, got {found!r} at position "
-            f"{bad.start() if bad else 0} of {shown(value)}"
+            f"{kind.value} must be {length} hex characters, got {value[position]!r} at "
+            f"position {position} of {shown(value)}"
         )
 
     return canonical_hash

@@ -79,7 +79,8 @@ def canonical_ipv6(value: str) -> str:
     if address.startswith("[") and address.endswith("]"):
         address = address[1:-1]
     if ":" not in address:
-        raise InvalidIndicator(f"{shown(value)} is not a valid IPv6 address")
+        hint = " (it looks like IPv4)" if _IPV4.fullmatch(value) else ""
+        raise InvalidIndicator(f"{shown(value)} is not a valid IPv6 address{hint}")
     if "%" in address:
         raise InvalidIndicator(
             f"{shown(value)} is not a usable IPv6 indicator: a zone index (%...) is local "

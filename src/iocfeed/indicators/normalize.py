@@ -117,8 +117,7 @@ def resolve_type(type_name: str | None, value: str) -> IocType:
         detected = detect_type(value)
         if detected is None:
             raise InvalidIndicator(
-                f"type: cannot tell the type of {shown(value.strip())}; "
-                f"give one of {_VALID_TYPES}"
+                f"type: cannot tell the type of {shown(value.strip())}; give one of {_VALID_TYPES}"
             )
         return detected
     key = type_name.strip().lower().replace("_", "-").replace(" ", "-")

@@ -31,7 +31,7 @@ import re
 # One pass over the text finds every unambiguous marker; the group name says what it
 # becomes. Lookbehinds keep "\." and the scheme markers from firing inside other words.
 _MARKERS = re.compile(
-    r"(?P<scheme>(?<![a-z0-9])(?:h(?:xx|xxx|tx|xt|\*\*)p|fxp)(?=s?[\[(]?:))"
+    r"(?P<scheme>(?<![a-z0-9])(?:h(?:xx|xxx|tx|xt|\*\*)p|fxp)s?(?=[\[(]?:))"
     r"|(?P<dot>[\[({] *(?:\.|dot) *[\])}])"
     r"|(?P<at>[\[({] *(?:@|at) *[\])}])"
     r"|(?P<separator>\[://\])"
@@ -58,10 +58,16 @@ _SPACED_DOT = re.compile(r"(?<=[\w\]])[ \t]+(?:\.|dot)[ \t]+(?=[\w\[])", re.IGNO
 _SPACED_CHAIN = re.compile(r"\s*[\w-]+(?:[ \t]+(?:\.|dot)[ \t]+[\w-]+)+\s*", re.IGNORECASE)
 
 
+# Something every marker above contains: most values have none, and one scan of this
+# pattern is much cheaper than running the substitutions on them.
+_ANY_MARKER = re.compile(r"[\[({\\ \t*]|hx|htx|fx", re.IGNORECASE)
+
+
 def _replace(match: re.Match[str]) -> str:
     group = match.lastgroup
     if group == "scheme":
-        return "ftp" if match.group()[0] in "fF" else "http"
+        marker = match.group().lower()
+        return ("ftp" if marker[0] == "f" else "http") + ("s" if marker[-1] == "s" else "")
     return _REPLACEMENTS[group or ""]
 
 
@@ -87,4 +93,6 @@ def tighten(text: str) -> str:
 
 def refang(text: str) -> str:
     """Undo defanging in ``text``; text without markers comes back unchanged."""
+    if _ANY_MARKER.search(text) is None:
+        return text
     return _MARKERS.sub(_replace, tighten(text))

@@ -1,0 +1,142 @@
+"""CSV import: header matching, row rules, physical line numbers and streaming."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iocfeed.formats.delimited import read_csv
+from iocfeed.indicators.model import RawIndicator, Rejected
+
+
+def read(text: str) -> list[RawIndicator | Rejected]:
+    return list(read_csv(io.StringIO(text)))
+
+
+def test_every_column_is_carried_as_the_sources_text() -> None:
+    text = (
+        "Value,Type,Confidence,Tags,Techniques,Description,Source,TLP,First Seen,last-seen,"
+        "valid_until,revoked,ignored\n"
+        'evil.example,domain,high,"emotet; c2|loader",T1071.001,C2 host,osint,amber,'
+        "2025-01-01,2025-02-01,2026-01-01,false,x\n"
+    )
+    assert read(text) == [
+        RawIndicator(
+            line=2,
+            value="evil.example",
+            type="domain",
+            confidence="high",
+            tags=("emotet", "c2", "loader"),
+            techniques=("T1071.001",),
+            description="C2 host",
+            source="osint",
+            tlp="amber",
+            first_seen="2025-01-01",
+            last_seen="2025-02-01",
+            valid_until="2026-01-01",
+        )
+    ]
+
+
+def test_ioc_indicator_and_observable_name_the_value_column() -> None:
+    for name in ("IOC", "indicator", "Observable"):
+        (record,) = read(f'{name},tags\n198.51.100.7,"a,b"\n')
+        assert record == RawIndicator(line=2, value="198.51.100.7", tags=("a", "b"))
+
+
+def test_blank_cells_are_none_and_revoked_spellings_are_read() -> None:
+    records = read("value,type,revoked\na.example,,1\nb.example, ,TRUE\nc.example,domain,0\n")
+    assert [(r.value, r.type, r.revoked) for r in records if isinstance(r, RawIndicator)] == [
+        ("a.example", None, True),
+        ("b.example", None, True),
+        ("c.example", "domain", False),
+    ]
+
+
+def test_a_header_without_a_value_column_is_one_rejection_and_nothing_else() -> None:
+    records = read("type,tags\ndomain,x\nipv4,y\n")
+    assert records == [
+        Rejected(1, "the header has no value, ioc, indicator or observable column", "type,tags")
+    ]
+
+
+def test_bad_rows_are_rejected_with_their_physical_line(tmp_path: Path) -> None:
+    path = tmp_path / "feed.csv"
+    path.write_text(
+        "# exported by a test\n"  # 1: comment before the header
+        "tags,type,value\n"  # 2
+        "\n"  # 3: blank
+        'x,domain,"multi\n'  # 4: a quoted value over two lines
+        'line.example"\n'  # 5
+        "y,domain\n"  # 6: the row stops before the value column
+        "z,domain,\n"  # 7: empty value
+        "w,domain,ok.example,extra\n"  # 8: extra cells are ignored
+        "v,ipv4,198.51.100.1\n",  # 9
+        encoding="utf-8",
+    )
+    with path.open(encoding="utf-8", newline="") as stream:
+        records = list(read_csv(stream))
+    assert [(record.line, type(record).__name__) for record in records] == [
+        (4, "RawIndicator"),
+        (6, "Rejected"),
+        (7, "Rejected"),
+        (8, "RawIndicator"),
+        (9, "RawIndicator"),
+    ]
+    short, empty = records[1], records[2]
+    assert isinstance(short, Rejected)
+    assert short.reason == "the row has 2 cells and no value in column 3"
+    assert short.text == "y,domain"
+    assert isinstance(empty, Rejected)
+    assert empty.reason == "the value cell is empty"
+
+
+def test_a_bad_revoked_flag_rejects_the_row() -> None:
+    (record,) = read("value,revoked\na.example,maybe\n")
+    assert record == Rejected(2, "revoked must be true or false, got 'maybe'", "a.example,maybe")
+
+
+def test_an_excel_byte_order_mark_does_not_hide_the_header() -> None:
+    (record,) = read("\ufeffvalue\na.example\n")
+    assert record == RawIndicator(line=2, value="a.example")
+
+
+def test_rows_are_read_as_they_are_asked_for() -> None:
+    consumed = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed
+        yield "value,type\n"
+        for number in range(200_000):
+            consumed += 1
+            yield f"host{number}.example,domain\n"
+
+    records = read_csv(lines())
+    assert next(records) == RawIndicator(line=2, value="host0.example", type="domain")
+    assert consumed < 10
+
+
+@given(
+    st.lists(
+        st.text(
+            st.characters(blacklist_categories=("Cs", "Cc", "Zs")), min_size=1, max_size=30
+        ).filter(lambda value: not value.startswith("#")),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_any_value_written_by_csv_is_read_back(values: list[str]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["value"])
+    writer.writerows([value] for value in values)
+    buffer.seek(0)
+    records = list(read_csv(buffer))
+    assert [record.value for record in records if isinstance(record, RawIndicator)] == [
+        value.strip() for value in values
+    ]

@@ -1,0 +1,197 @@
+"""Reading indicators on SQLite and PostgreSQL: filters, keyset walks, snapshot consistency."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+
+from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
+from iocfeed.indicators.query import (
+    IndicatorQuery,
+    Keyset,
+    Status,
+    VersionMatch,
+    VersionSelector,
+)
+from iocfeed.stix.ids import new_stix_id
+from iocfeed.store.indicators import IndicatorStore
+from iocfeed.store.search import IndicatorSearch
+
+from tests.factories import T0, ioc
+
+
+def load_sample(store: IndicatorStore) -> None:
+    store.write(
+        [
+            ioc("ipv4", "198.51.100.1", confidence=Confidence.HIGH, tags=("emotet",)),
+            ioc("ipv4", "198.51.100.2", confidence=Confidence.LOW, source="osint"),
+            ioc("domain", "c2.example", techniques=("T1071.001",), description="Beacon host"),
+            ioc("domain", "red.example", tlp=Tlp.RED),
+            ioc("url", "http://c2.example/x", valid_until=T0 + timedelta(days=1)),
+        ],
+        T0,
+    )
+
+
+def walk_newest(search: IndicatorSearch, query: IndicatorQuery, limit: int) -> list[Indicator]:
+    items: list[Indicator] = []
+    after: Keyset | None = None
+    while True:
+        page = search.newest_first(query, limit=limit, after=after, now=T0)
+        items += page.items
+        if page.next is None:
+            return items
+        after = page.next
+
+
+def values(items: list[Indicator]) -> set[str]:
+    return {item.value for item in items}
+
+
+def test_filters(store: IndicatorStore, search: IndicatorSearch) -> None:
+    load_sample(store)
+    cases: list[tuple[IndicatorQuery, set[str]]] = [
+        (IndicatorQuery(types=frozenset({IocType.IPV4})), {"198.51.100.1", "198.51.100.2"}),
+        (IndicatorQuery(tag="emotet"), {"198.51.100.1"}),
+        (IndicatorQuery(technique="T1071.001"), {"c2.example"}),
+        (IndicatorQuery(confidences=frozenset({Confidence.LOW})), {"198.51.100.2"}),
+        (IndicatorQuery(source="osint"), {"198.51.100.2"}),
+        (IndicatorQuery(text="beacon"), {"c2.example"}),
+        (IndicatorQuery(text="c2.ex"), {"c2.example", "http://c2.example/x"}),
+        (IndicatorQuery(max_tlp=Tlp.GREEN), {"198.51.100.1", "198.51.100.2"}),
+        (
+            IndicatorQuery(max_tlp=Tlp.AMBER_STRICT),
+            {"198.51.100.1", "198.51.100.2", "c2.example", "http://c2.example/x"},
+        ),
+        (IndicatorQuery(modified_since=T0 + timedelta(seconds=1)), set()),
+    ]
+    for query, expected in cases:
+        assert values(walk_newest(search, query, 2)) == expected, query
+
+
+def test_status_filter(store: IndicatorStore, search: IndicatorSearch) -> None:
+    load_sample(store)
+    store.revoke(IocType.DOMAIN, "c2.example", T0)
+    later = T0 + timedelta(days=2)
+
+    def with_status(status: Status) -> set[str]:
+        return values(
+            search.newest_first(
+                IndicatorQuery(status=status), limit=50, after=None, now=later
+            ).items
+        )
+
+    assert with_status(Status.EXPIRED) == {"http://c2.example/x"}
+    assert with_status(Status.REVOKED) == {"c2.example"}
+    assert with_status(Status.ACTIVE) == {"198.51.100.1", "198.51.100.2", "red.example"}
+
+
+def test_newest_first_orders_by_modified_and_pages_exactly_once(
+    store: IndicatorStore, search: IndicatorSearch
+) -> None:
+    for minute in range(7):
+        store.write(
+            [ioc("ipv4", f"198.51.100.{minute * 10 + i}") for i in range(3)],
+            T0 + timedelta(minutes=minute),
+        )
+    items = walk_newest(search, IndicatorQuery(), limit=4)
+    assert len(items) == 21 == len({i.stix_id for i in items})
+    assert [i.modified for i in items] == sorted((i.modified for i in items), reverse=True)
+
+
+def added_walk(
+    search: IndicatorSearch,
+    query: IndicatorQuery,
+    limit: int,
+    between_pages: list[object] | None = None,
+) -> list[Indicator]:
+    from dataclasses import replace
+
+    items: list[Indicator] = []
+    page, as_of = search.in_added_order(query, limit=limit, after=None, now=T0)
+    while True:
+        items += page.items
+        if page.next is None:
+            return items
+        if between_pages:
+            action = between_pages.pop(0)
+            assert callable(action)
+            action()
+        page, as_of = search.in_added_order(
+            replace(query, as_of=as_of), limit=limit, after=page.next, now=T0
+        )
+
+
+def test_version_selection(store: IndicatorStore, search: IndicatorSearch) -> None:
+    store.write([ioc(tags=("a",)), ioc("ipv4", "198.51.100.9")], T0)
+    store.write([ioc(tags=("b",))], T0 + timedelta(minutes=1))
+    store.write([ioc(tags=("c",))], T0 + timedelta(minutes=2))
+
+    def tags_for(*keywords: VersionSelector, stamps: frozenset = frozenset()) -> list:  # type: ignore[type-arg]
+        match = VersionMatch(frozenset(keywords), stamps)
+        query = IndicatorQuery(types=frozenset({IocType.DOMAIN}), versions=match)
+        return [i.tags for i in added_walk(search, query, 2)]
+
+    assert tags_for(VersionSelector.LAST) == [("a", "b", "c")]
+    assert tags_for(VersionSelector.FIRST) == [("a",)]
+    assert tags_for(VersionSelector.ALL) == [("a",), ("a", "b"), ("a", "b", "c")]
+    assert tags_for(VersionSelector.FIRST, VersionSelector.LAST) == [("a",), ("a", "b", "c")]
+    middle = frozenset({T0 + timedelta(minutes=1)})
+    assert tags_for(stamps=middle) == [("a", "b")]
+
+
+def test_added_after_is_strict(store: IndicatorStore, search: IndicatorSearch) -> None:
+    load_sample(store)
+    everything = added_walk(search, IndicatorQuery(), 100)
+    cut = everything[1].date_added
+    rest = added_walk(search, IndicatorQuery(added_after=cut), 100)
+    assert [i.stix_id for i in rest] == [i.stix_id for i in everything[2:]]
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    page_size=st.integers(1, 7),
+    writes=st.lists(
+        st.lists(
+            st.tuples(st.integers(0, 29), st.sampled_from(["add", "change", "revoke"])), max_size=4
+        ),
+        max_size=6,
+    ),
+)
+def test_walk_during_writes_never_skips_or_repeats(
+    sqlite_engine: Engine, page_size: int, writes: list[list[tuple[int, str]]]
+) -> None:
+    """Every object present when a walk starts is served exactly once, whatever is written."""
+    from sqlalchemy import text
+
+    with sqlite_engine.begin() as connection:
+        connection.execute(text("DELETE FROM indicator_versions"))
+    store = IndicatorStore(sqlite_engine, new_stix_id)
+    search = IndicatorSearch(sqlite_engine)
+    store.write([ioc("ipv4", f"198.51.100.{n}") for n in range(20)], T0)
+    at_start = {i.stix_id for i in added_walk(search, IndicatorQuery(), 1000)}
+
+    def action(batch: list[tuple[int, str]]) -> object:
+        def run() -> None:
+            for n, kind in batch:
+                value = f"198.51.100.{n}"
+                if kind == "add" or n >= 20:
+                    store.write([ioc("ipv4", value, tags=("new",))], T0)
+                elif kind == "change":
+                    store.write([ioc("ipv4", value, tags=(f"t{len(batch)}",))], T0)
+                else:
+                    store.revoke(IocType.IPV4, value, T0)
+
+        return run
+
+    served = added_walk(search, IndicatorQuery(), page_size, [action(b) for b in writes])
+    ids = [i.stix_id for i in served]
+    assert len(ids) == len(set(ids)), "an object was served twice"
+    assert set(ids) == at_start, "an object present at the start was skipped"
