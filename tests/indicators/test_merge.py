@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from iocfeed.indicators.merge import Outcome, merge, next_modified, revoke, stix_timestamp
 from iocfeed.indicators.model import Confidence, Tlp
-
 from tests.factories import T0, ioc
 
 _ids = itertools.count()

@@ -15,7 +15,6 @@ from iocfeed.indicators.query import IndicatorQuery, VersionMatch, VersionSelect
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.schema import indicator_versions
 from iocfeed.store.search import IndicatorSearch
-
 from tests.factories import T0, ioc
 
 ALL_VERSIONS = IndicatorQuery(versions=VersionMatch(frozenset({VersionSelector.ALL})))

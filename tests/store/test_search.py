@@ -19,7 +19,6 @@ from iocfeed.indicators.query import (
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.search import IndicatorSearch
-
 from tests.factories import T0, ioc
 
 
