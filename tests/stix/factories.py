@@ -30,9 +30,7 @@ SAMPLE_VALUES: dict[IocType, str] = {
 }
 
 OBSERVABLE_TYPES: tuple[IocType, ...] = tuple(
-    ioc_type
-    for ioc_type in IocType
-    if ioc_type not in {IocType.CVE, IocType.MITRE_ATTACK}
+    ioc_type for ioc_type in IocType if ioc_type not in {IocType.CVE, IocType.MITRE_ATTACK}
 )
 
 PRODUCER = Producer(identity_id="identity--3f1b7c2e-9a4d-4e8b-8f1a-2c5d6e7f8a9b")

@@ -112,6 +112,7 @@ def test_relationship_id_depends_on_each_part_and_its_place(parts: list[str]) ->
 
 def test_derived_ids_of_different_object_types_differ() -> None:
     indicator_id = new_stix_id(IocType.URL)
-    assert derived_id("observed-data", indicator_id).partition("--")[2] != (
-        derived_id("relationship", indicator_id).partition("--")[2]
+    assert (
+        derived_id("observed-data", indicator_id).partition("--")[2]
+        != (derived_id("relationship", indicator_id).partition("--")[2])
     )

@@ -77,7 +77,9 @@ def test_tlp_2_definition_is_exactly_the_official_object() -> None:
 def test_tlp_2_names_and_levels(tlp: Tlp) -> None:
     definition = marking_definition(tlp, 2)
     assert definition["name"] == f"TLP:{tlp.value.upper()}"
-    extension = definition["extensions"]["extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"]
+    extension = definition["extensions"][
+        "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+    ]
     assert extension["tlp_2_0"] == tlp.value
     assert {"definition_type", "definition", "created_by_ref", "modified"}.isdisjoint(definition)
 

@@ -200,7 +200,9 @@ def test_attack_pattern_sdo() -> None:
     sdo = sdo_for(indicator, DEFAULTS, PRODUCER)
     assert sdo["type"] == "attack-pattern"
     assert sdo["name"] == "Spearphishing Attachment"
-    assert sdo["external_references"] == [{"source_name": "mitre-attack", "external_id": "T1566.001"}]
+    assert sdo["external_references"] == [
+        {"source_name": "mitre-attack", "external_id": "T1566.001"}
+    ]
     assert sdo["kill_chain_phases"] == [
         {"kill_chain_name": "mitre-attack", "phase_name": "initial-access"}
     ]

@@ -32,7 +32,7 @@ def test_other_offsets_are_converted_to_utc() -> None:
 
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
-        stix_timestamp(datetime(2026, 5, 1))  # noqa: DTZ001
+        stix_timestamp(datetime(2026, 5, 1))
 
 
 @given(moment=st.datetimes(min_value=datetime(1900, 1, 1), timezones=OFFSETS))

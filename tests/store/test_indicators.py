@@ -132,3 +132,20 @@ def test_expire_due_revokes_only_past_valid_until(
         "fresh.example": False,
         "forever.example": False,
     }
+
+
+def test_modified_is_date_added_at_millisecond_precision(
+    store: IndicatorStore, search: IndicatorSearch
+) -> None:
+    """The invariant that lets one date_added index order exports by modified."""
+    for n in range(5):
+        store.write([ioc(tags=(f"t{n}",)), ioc("ipv4", f"198.51.100.{n}")], T0)
+    store.revoke(IocType.DOMAIN, "evil.example", T0)
+    versions = all_versions(search)
+    assert len(versions) == 11
+    for version in versions:
+        assert version.modified == version.date_added.replace(
+            microsecond=version.date_added.microsecond // 1000 * 1000
+        )
+    domain = [v.modified for v in versions if v.type is IocType.DOMAIN]
+    assert all(a < b for a, b in itertools.pairwise(domain))

@@ -18,10 +18,11 @@ from iocfeed.indicators.model import RawIndicator, Rejected
 def read_jsonl(lines: Iterable[str]) -> Iterator[RawIndicator | Rejected]:
     """Each non-blank line of a JSON Lines file as a raw indicator, or why it is not one."""
     for line, text in enumerate(without_bom(lines), start=1):
-        if not text.strip():
+        content = text.strip()
+        if not content:
             continue
         try:
-            item = orjson.loads(text)
+            item = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
             yield Rejected(line, f"not valid JSON: {exc.msg} at column {exc.colno}", excerpt(text))
             continue

@@ -7,11 +7,12 @@ physical line. Prose, headings and markup with nothing in them are skipped silen
 A line with nothing found is reported only when it looks like an attempt at an IOC, so a
 typo in a list of indicators is not lost without a word. The rule: once list bullets,
 table bars and inline quoting (`` ` ``, ``+``, ``*``, ``_``, quotes) are stripped, the line is
-one token starting with a letter or digit, and it is defanged (``[.]``, ``hxxp``, …), has a
-scheme (``://``), is a run of 16 or more hex digits, is a dotted name ending in a label with
-a letter, is four or more dot-separated numbers, is ``something@host.tld``, or has IPv6
-colons. Detection names such as ``Win32/Pterodo`` or version numbers such as ``2.0`` are
-not attempts.
+one token starting with a letter or digit, and that token carries a mark only IOCs carry:
+defanging (``[.]``, ``hxxp``, …), a scheme (``://``), a run of 16 or more hex digits (a
+hash of the wrong length), four dot-separated numbers (``999.1.1.1``), ``name@host.tld``,
+or IPv6 colons (``::`` or five or more). Dotted words alone are not enough: file names and
+identifiers (``setup.py``, ``System.IO``) and detection names (``Win32/Pterodo``) stand on
+lines of their own in reports and are not failed IOCs.
 """
 
 from __future__ import annotations
@@ -24,16 +25,15 @@ from iocfeed.indicators.extract import extract_iocs
 from iocfeed.indicators.model import RawIndicator, Rejected
 
 _BULLET = re.compile(r"\A(?:[-*+•>]|\d+[.)])\s+")
-_QUOTING = "|`+*_\"'<>,;"
+_QUOTING = "|`+*_\"'<>,; \t"
 _DEFANGED = re.compile(r"\[\.\]|\(\.\)|\[dot\]|\[:\]|\[@\]|\[at\]|\bhxxps?\b|\bfxp\b", re.I)
 # Shapes of a single token that was meant to be an IOC (matched against the whole token).
 _ATTEMPTS: tuple[re.Pattern[str], ...] = (
     re.compile(r"[a-z][a-z0-9+.-]*://\S*", re.I),
     re.compile(r"[0-9a-f]{16,}", re.I),
-    re.compile(r"[\w-]+(?:\.[\w-]+)*\.[\w-]*[a-z][\w-]*\.?", re.I),
-    re.compile(r"\d+(?:\.\d+){3,}(?:/\d+)?"),
+    re.compile(r"\d+(?:\.\d+){3}(?:/\d+)?"),
     re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"),
-    re.compile(r"[0-9a-f]*(?::[0-9a-f]*){2,}(?:/\d+)?", re.I),
+    re.compile(r"(?=[0-9a-f:]*::|(?:[0-9a-f]*:){5})[0-9a-f:]+(?:/\d+)?", re.I),
 )
 
 

@@ -6,7 +6,7 @@ the type". The checks run from the most specific shape to the least:
 
 1. hex of a hash length (32 md5, 40 sha1, 64 sha256, 128 sha512), CVE id, ATT&CK id;
 2. after refanging: a URL with a known scheme (``hxxp://`` included);
-3. an email address (one ``@`` and a valid domain after it);
+3. a valid email address;
 4. a dotted quad (with an optional ``/n``), then anything :mod:`ipaddress` reads as IPv6;
 5. ``host/path`` with a valid host: a URL written without its scheme;
 6. a valid domain. Names ending in a file extension that is not a TLD (``invoice.pdf``)
@@ -18,11 +18,17 @@ the type". The checks run from the most specific shape to the least:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from iocfeed.errors import InvalidIndicator
 from iocfeed.indicators.canonical import HASH_BY_LENGTH
 from iocfeed.indicators.model import IocType
-from iocfeed.indicators.network import URL_SCHEMES, canonical_domain, canonical_ipv6
+from iocfeed.indicators.network import (
+    URL_SCHEMES,
+    canonical_domain,
+    canonical_email,
+    canonical_ipv6,
+)
 from iocfeed.indicators.reasons import is_printable
 from iocfeed.indicators.refang import refang
 
@@ -31,7 +37,6 @@ _CVE_SHAPE = re.compile(r"CVE[-\u2010-\u2014\u2212][0-9]{4}[-\u2010-\u2014\u2212
 _TECHNIQUE_SHAPE = re.compile(r"T[0-9]{4}(?:\.[0-9]{3})?", re.I)
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _IPV4_SHAPE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?")
-_NUMERIC_NAME = re.compile(r"[0-9.]+")
 
 
 def detect_type(raw: str) -> IocType | None:
@@ -53,11 +58,10 @@ def detect_type(raw: str) -> IocType | None:
     if scheme is not None:
         return IocType.URL if scheme.group(1).lower() in URL_SCHEMES else None
     if "@" in value:
-        local, _, domain = value.partition("@")
-        return IocType.EMAIL if local and _is_domain(domain) else None
+        return IocType.EMAIL if _is_valid(canonical_email, value) else None
     if _IPV4_SHAPE.fullmatch(value):
         return IocType.IPV4
-    if ":" in value and _is_ipv6(value):
+    if ":" in value and _is_valid(canonical_ipv6, value):
         return IocType.IPV6
     if "/" in value:
         host = value.partition("/")[0].partition(":")[0]
@@ -67,18 +71,12 @@ def detect_type(raw: str) -> IocType | None:
 
 
 def _is_domain(value: str) -> bool:
-    if "." not in value or _NUMERIC_NAME.fullmatch(value):
-        return False
-    try:
-        canonical_domain(value)
-    except InvalidIndicator:
-        return False
-    return True
+    return "." in value and _is_valid(canonical_domain, value)
 
 
-def _is_ipv6(value: str) -> bool:
+def _is_valid(canonicalise: Callable[[str], str], value: str) -> bool:
     try:
-        canonical_ipv6(value)
+        canonicalise(value)
     except InvalidIndicator:
         return False
     return True

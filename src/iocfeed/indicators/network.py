@@ -283,10 +283,15 @@ _LOCAL_PART_FORBIDDEN = frozenset('<>(),;:"[]\\')
 
 
 def canonical_email(value: str) -> str:
-    """``Local.Part@example.com``: local part as given, domain canonical; one ``@``."""
+    """``Local.Part@example.com``: local part as given, domain canonical; one ``@``.
+
+    A bare address in angle brackets or after ``mailto:`` is read as the address.
+    """
     reject_empty("email", value)
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1]
+    if value[:7].lower() == "mailto:":
+        value = value[7:]
     reject_unprintable("email address", value)
     if value.count("@") != 1:
         raise InvalidIndicator(

@@ -98,17 +98,11 @@ def _indicates(
 def serialize_bundle(objects: Iterable[Mapping[str, Any]], bundle_id: str) -> Iterator[bytes]:
     """The JSON of a STIX bundle (STIX 2.1 §8) in chunks a web layer can stream.
 
-    A bundle without objects leaves ``objects`` out: the schema wants it non-empty.
+    ``objects`` is always present, ``[]`` when there are none, for consumers that index it.
     """
-    header = b'{"type":"bundle","id":' + orjson.dumps(bundle_id)
-    chunks = _chunks(objects)
-    first = next(chunks, None)
-    if first is None:
-        yield header + b"}"
-        return
-    yield header + b',"objects":[' + first
-    for chunk in chunks:
-        yield b"," + chunk
+    yield b'{"type":"bundle","id":' + orjson.dumps(bundle_id) + b',"objects":['
+    for index, chunk in enumerate(_chunks(objects)):
+        yield b"," + chunk if index else chunk
     yield b"]}"
 
 

@@ -80,22 +80,6 @@ Index(
     indicator_versions.c.stix_id,
     indicator_versions.c.date_added,
 )
-Index(
-    "ix_indicator_versions_current_modified",
-    indicator_versions.c.modified,
-    indicator_versions.c.seq,
-    sqlite_where=_CURRENT,
-    postgresql_where=_CURRENT,
-)
-Index(
-    "ix_indicator_versions_current_type_modified",
-    indicator_versions.c.type,
-    indicator_versions.c.modified,
-    indicator_versions.c.seq,
-    sqlite_where=_CURRENT,
-    postgresql_where=_CURRENT,
-)
-
 # One row: the last date_added handed out. Every write transaction locks it first, which
 # serialises writers so that date_added order is commit order (no reader can see a later
 # date_added before an earlier one commits) and date_added is strictly increasing.

@@ -2,11 +2,14 @@
 
 Theory of operation
 -------------------
-Two walks exist. *Newest first* (REST search, STIX export) orders the latest versions by
-``(modified, seq)`` descending. *Added order* (TAXII objects, manifest, versions) orders
-versions by ``date_added`` ascending, which the write clock makes unique and equal to commit
-order. Both continue from a :class:`Keyset` (the last row served), never from an OFFSET, so
-the millionth page costs what the first does.
+Two walks exist, both on the ``date_added`` index. *Newest first* (REST search, STIX
+export) reads latest versions by ``date_added`` descending, which is newest ``modified``
+first because the store stamps ``modified`` as ``date_added`` truncated to the millisecond
+(see ``store.indicators``); for the same reason a bound on ``modified`` is a bound on
+``date_added``. *Added order* (TAXII objects, manifest, versions) reads versions by
+``date_added`` ascending, which the write clock makes unique and equal to commit order.
+Both continue from a :class:`Keyset` (the last row served), never from an OFFSET, so the
+millionth page costs what the first does.
 
 An added-order walk is pinned to ``as_of``: it sees only versions added up to then, and takes
 as "latest" the version that was latest then (``superseded_at`` NULL or later than
@@ -31,7 +34,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    tuple_,
 )
 
 from iocfeed.indicators.model import Indicator, IocType
@@ -67,9 +69,12 @@ def _filters(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
     if query.stix_ids:
         where.append(v.stix_id.in_(sorted(query.stix_ids)))
     if query.modified_since is not None:
-        where.append(v.modified >= to_us(query.modified_since))
+        # modified = date_added truncated to the ms: modified >= s  <=>  date_added >= ceil_ms(s)
+        since = to_us(query.modified_since)
+        where.append(v.date_added >= since + (-since % 1000))
     if query.modified_until is not None:
-        where.append(v.modified <= to_us(query.modified_until))
+        until = to_us(query.modified_until)
+        where.append(v.date_added < until - until % 1000 + 1000)
     if query.added_after is not None:
         where.append(v.date_added > to_us(query.added_after))
     if query.confidences:
@@ -145,10 +150,10 @@ class IndicatorSearch:
             where = [v.date_added <= as_of, _versions_as_of(replace(query, versions=LATEST), as_of)]
         where += _filters(query, now)
         if after is not None:
-            where.append(tuple_(v.modified, v.seq) < tuple_(to_us(after.at), after.seq))
-        statement = select(versions).where(*where).order_by(v.modified.desc(), v.seq.desc())
+            where.append(v.date_added < to_us(after.at))
+        statement = select(versions).where(*where).order_by(v.date_added.desc())
         items = self._fetch(statement.limit(limit + 1))
-        return _page(items, limit, key=lambda ind: Keyset(ind.modified, ind.seq))
+        return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
 
     def last_added(self) -> datetime:
         """The newest ``date_added`` handed out: the ``as_of`` that pins a walk starting now."""

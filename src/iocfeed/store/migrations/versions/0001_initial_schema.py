@@ -84,20 +84,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_indicator_versions")),
     )
     with op.batch_alter_table("indicator_versions", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_indicator_versions_current_modified",
-            ["modified", "seq"],
-            unique=False,
-            sqlite_where=sa.text("superseded_at IS NULL"),
-            postgresql_where=sa.text("superseded_at IS NULL"),
-        )
-        batch_op.create_index(
-            "ix_indicator_versions_current_type_modified",
-            ["type", "modified", "seq"],
-            unique=False,
-            sqlite_where=sa.text("superseded_at IS NULL"),
-            postgresql_where=sa.text("superseded_at IS NULL"),
-        )
         batch_op.create_index("ix_indicator_versions_date_added", ["date_added"], unique=True)
         batch_op.create_index(
             "ix_indicator_versions_stix_id", ["stix_id", "date_added"], unique=False
@@ -150,16 +136,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_indicator_versions_type_date_added")
         batch_op.drop_index("ix_indicator_versions_stix_id")
         batch_op.drop_index("ix_indicator_versions_date_added")
-        batch_op.drop_index(
-            "ix_indicator_versions_current_type_modified",
-            sqlite_where=sa.text("superseded_at IS NULL"),
-            postgresql_where=sa.text("superseded_at IS NULL"),
-        )
-        batch_op.drop_index(
-            "ix_indicator_versions_current_modified",
-            sqlite_where=sa.text("superseded_at IS NULL"),
-            postgresql_where=sa.text("superseded_at IS NULL"),
-        )
 
     op.drop_table("indicator_versions")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:

@@ -1,0 +1,123 @@
+"""Free-text import: ESET's Gamaredon report, failed-IOC lines, streaming."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from iocfeed.formats.text import attempted_ioc, read_text
+from iocfeed.indicators.model import RawIndicator, Rejected
+
+SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "samples"
+
+
+@pytest.fixture(scope="module")
+def gamaredon() -> list[RawIndicator | Rejected]:
+    with (SAMPLES / "eset" / "gamaredon.adoc").open(encoding="utf-8") as stream:
+        return list(read_text(stream))
+
+
+def test_the_gamaredon_report_gives_its_hashes_addresses_and_domains(
+    gamaredon: list[RawIndicator | Rejected],
+) -> None:
+    raw = [record for record in gamaredon if isinstance(record, RawIndicator)]
+    assert len(raw) == len(gamaredon)  # nothing in it looks like a failed IOC
+    counts = Counter(record.type for record in raw)
+    # 65 + 8 SHA-1s in two tables, 28 addresses and 28 domains in the network table,
+    # 648 domains in the list, and the report's three links to ESET's own write-ups.
+    assert counts == {"sha1": 73, "ipv4": 28, "domain": 676, "url": 3}
+    found = {(record.line, record.type, record.value) for record in raw}
+    assert (30, "sha1", "df1c0a70e7a02b839ab3aac3fc410e61eefb58eb") in found
+    assert (102, "domain", "nododru.ru") in found  # defanged as nododru[.]ru
+    assert (103, "ipv4", "5.252.178.140") in found  # defanged as 5.252.178[.]140
+    assert (134, "domain", "login.kifales.ru") in found
+    assert (169, "sha1", "6f75f2490186225c922fe605953038bdeb537fee") in found
+    assert (831, "domain", "zingiber.space") in found
+
+
+def test_detection_names_and_markup_are_not_read_as_indicators(
+    gamaredon: list[RawIndicator | Rejected],
+) -> None:
+    lines = {record.line for record in gamaredon}
+    assert not lines & set(range(1, 19))  # title, attributes, the detection-name list
+
+
+def test_lines_that_look_like_failed_iocs_are_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "iocs.md"
+    path.write_text(
+        "# Campaign notes\n"  # 1: heading, skipped
+        "- evil[.]example\n"  # 2: found
+        "- 999.1.1.1\n"  # 3: an impossible address
+        "`d41d8cd98f00b204e9800998ecf8427`\n"  # 4: an MD5 one digit short
+        "The loader is setup.py, nothing else.\n"  # 5: prose, skipped
+        "setup.py\n"  # 6: a file name, skipped
+        "hxxp://[bad\n"  # 7: defanged, unreadable
+        "C2 at 198.51.100.7 and 198.51.100.8\n",  # 8: two finds on one line
+        encoding="utf-8",
+    )
+    with path.open(encoding="utf-8") as stream:
+        records = list(read_text(stream))
+    assert records == [
+        RawIndicator(line=2, value="evil.example", type="domain"),
+        Rejected(3, "could not recognise '999.1.1.1' as an indicator", "- 999.1.1.1"),
+        Rejected(
+            4,
+            "could not recognise 'd41d8cd98f00b204e9800998ecf8427' as an indicator",
+            "`d41d8cd98f00b204e9800998ecf8427`",
+        ),
+        Rejected(7, "could not recognise 'hxxp://[bad' as an indicator", "hxxp://[bad"),
+        RawIndicator(line=8, value="198.51.100.7", type="ipv4"),
+        RawIndicator(line=8, value="198.51.100.8", type="ipv4"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "token"),
+    [
+        ("999.1.1.1", "999.1.1.1"),
+        ("  * `+abcdef0123456789abcd+`  ", "abcdef0123456789abcd"),
+        ("| evil[.]", "evil[.]"),
+        ("1. a@b[.]c", "a@b[.]c"),
+        ("2001:db8::1::2", "2001:db8::1::2"),
+        ("ftp://[bad", "ftp://[bad"),
+        ("Win32/Pterodo", None),
+        ("- DOC/TrojanDownloader.Pterodo", None),
+        ("Pterodo.FR", None),
+        ("invoice.pdf", None),
+        ("2.0", None),
+        ("12:30:45", None),
+        (":toc:", None),
+        ('[options="header"]', None),
+        ("|===", None),
+        ("```", None),
+        ("two words.example here", None),
+        ("", None),
+    ],
+)
+def test_what_counts_as_an_attempted_ioc(line: str, token: str | None) -> None:
+    assert attempted_ioc(line) == token
+
+
+def test_lines_are_read_as_they_are_asked_for() -> None:
+    consumed = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed
+        for number in range(200_000):
+            consumed += 1
+            yield f"beacon to host{number}[.]example seen\n"
+
+    records = read_text(lines())
+    assert next(records) == RawIndicator(line=1, value="host0.example", type="domain")
+    assert consumed == 1
+
+
+def test_a_stream_is_read_line_by_line() -> None:
+    stream = io.StringIO("".join(f"198.18.{n // 256}.{n % 256}\n" for n in range(200_000)))
+    records = read_text(stream)
+    assert next(records) == RawIndicator(line=1, value="198.18.0.0", type="ipv4")
+    assert stream.tell() < 100
