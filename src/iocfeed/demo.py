@@ -13,6 +13,8 @@ mix falls to SHA-256 hashes.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from ipaddress import IPv6Address, IPv6Network
@@ -194,16 +196,18 @@ def generate(count: int, *, seed: int = 42, now: datetime) -> Iterator[Indicator
     """
     rng = Random(seed)
     values = _Values(rng)
-    types = list(IocType)
-    rng.shuffle(types)  # the first eleven cover every type once
-    weights = list(TYPE_WEIGHTS.values())
-    kinds = list(TYPE_WEIGHTS)
-    made = 0
-    while made < count:
-        batch = types if made == 0 else rng.choices(kinds, weights, k=min(count - made, 4096))
-        for ioc_type in batch[: count - made]:
-            yield _indicator(rng, values, ioc_type, now)
-        made += min(len(batch), count - made)
+    first_types = list(IocType)
+    rng.shuffle(first_types)  # the first eleven cover every type once
+    kinds = tuple(TYPE_WEIGHTS)
+    bounds = tuple(itertools.accumulate(TYPE_WEIGHTS.values()))
+    total = bounds[-1]
+    random = rng.random
+    for number in range(count):
+        if number < len(first_types):
+            ioc_type = first_types[number]
+        else:  # one draw per indicator, so a short run is the start of a longer one
+            ioc_type = kinds[bisect.bisect(bounds, random() * total)]
+        yield _indicator(rng, values, ioc_type, now)
 
 
 def _indicator(rng: Random, values: _Values, ioc_type: IocType, now: datetime) -> IndicatorInput:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
 from iocfeed.formats.jsonarray import read_json_array
 from iocfeed.indicators.model import RawIndicator, Rejected
 
@@ -55,3 +59,20 @@ def test_documents_that_cannot_be_read_are_one_rejection() -> None:
 
 def test_an_empty_array_gives_nothing() -> None:
     assert read("[]") == []
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(["value", "tags", "revoked", "type", "x"]), children)
+    ),
+    max_leaves=10,
+)
+
+
+@given(st.lists(JSON, max_size=6))
+def test_any_json_array_gives_records_never_exceptions(items: list[object]) -> None:
+    records = read(orjson.dumps(items).decode())
+    assert len(records) == len(items)
+    assert all(isinstance(record, RawIndicator | Rejected) for record in records)

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import stix2
+from hypothesis import given
+from hypothesis import strategies as st
 
 from iocfeed.formats.stixbundle import TLP_MARKINGS, read_stix, records_from_objects
 from iocfeed.indicators.model import RawIndicator, Rejected, Tlp
@@ -261,3 +263,31 @@ def test_documents_that_are_not_bundles() -> None:
     (record,) = read_stix(io.StringIO(json.dumps(envelope)))
     assert isinstance(record, RawIndicator)
     assert record.value == "taxii.example"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+FIELDS = st.sampled_from(
+    ["type", "id", "pattern", "pattern_type", "labels", "object_marking_refs", "created_by_ref",
+     "external_references", "relationship_type", "source_ref", "target_ref", "confidence",
+     "definition", "extensions", "name", "spec_version", "revoked"]
+)  # fmt: skip
+OBJECT_TYPES = st.sampled_from(
+    ["indicator", "vulnerability", "attack-pattern", "relationship", "marking-definition",
+     "identity"]
+)  # fmt: skip
+STIX_LIKE = st.fixed_dictionaries({"type": OBJECT_TYPES}, optional={"id": st.text(max_size=8)})
+MALFORMED = st.builds(
+    lambda base, extra: {**base, **extra}, STIX_LIKE, st.dictionaries(FIELDS, JSON)
+)
+
+
+@given(st.lists(MALFORMED | JSON, max_size=8))
+def test_malformed_objects_are_rejected_or_skipped_never_raised(objects: list[Any]) -> None:
+    for record in records_from_objects(objects):
+        assert isinstance(record, RawIndicator | Rejected)

@@ -116,3 +116,13 @@ def test_derived_ids_of_different_object_types_differ() -> None:
         derived_id("observed-data", indicator_id).partition("--")[2]
         != (derived_id("relationship", indicator_id).partition("--")[2])
     )
+
+
+def test_new_stix_ids_are_unique_uuid4s_across_pool_refills() -> None:
+    ids = [new_stix_id(IocType.SHA256) for _ in range(5000)]
+    assert len(set(ids)) == len(ids)
+    for stix_id in ids:
+        parsed = uuid.UUID(stix_id.removeprefix("indicator--"))
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+        assert str(parsed) == stix_id.removeprefix("indicator--")

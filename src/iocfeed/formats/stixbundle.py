@@ -107,7 +107,11 @@ def records_from_objects(objects: Iterable[Mapping[str, Any]]) -> Iterator[RawIn
         if not isinstance(obj, Mapping):
             yield Rejected(number, f"expected a STIX object, got {json_kind(obj)}")
             continue
-        read = _READERS.get(obj.get("type", ""))
+        kind = obj.get("type")
+        if not isinstance(kind, str):
+            yield Rejected(number, "a STIX object without a type", excerpt(repr(obj)))
+            continue
+        read = _READERS.get(kind)
         if read is not None and (record := read(number, obj, links)) is not None:
             yield record
 
@@ -155,8 +159,11 @@ class _Links:
 
     def techniques(self, obj: Mapping[str, Any]) -> tuple[str, ...]:
         """The indicator's own techniques and those of what it indicates, sorted."""
-        found = set(self.techniques_of.get(obj.get("id", ""), ()))
-        for target in self.indicated_by.get(obj.get("id", ""), ()):
+        own_id = obj.get("id")
+        if not isinstance(own_id, str):
+            return ()
+        found = set(self.techniques_of.get(own_id, ()))
+        for target in self.indicated_by.get(own_id, ()):
             found |= self.techniques_of.get(target, set())
         return tuple(sorted(found))
 
@@ -165,11 +172,16 @@ class _Links:
         refs = obj.get("object_marking_refs")
         if not isinstance(refs, list):
             return None
-        levels = [self.tlp_by_marking[ref] for ref in refs if ref in self.tlp_by_marking]
+        levels = [
+            self.tlp_by_marking[ref]
+            for ref in refs
+            if isinstance(ref, str) and ref in self.tlp_by_marking
+        ]
         return max(levels).value if levels else None
 
     def source(self, obj: Mapping[str, Any]) -> str | None:
-        return self.identity_names.get(obj.get("created_by_ref", ""))
+        author = obj.get("created_by_ref")
+        return self.identity_names.get(author) if isinstance(author, str) else None
 
 
 def _indicator(number: int, obj: Mapping[str, Any], links: _Links) -> RawIndicator | Rejected:

@@ -89,7 +89,6 @@ _TYPE_NAMES: dict[str, IocType] = {
     "vulnerability": IocType.CVE,
     "technique": IocType.MITRE_ATTACK,
     "attack-pattern": IocType.MITRE_ATTACK,
-    "mitre-attack": IocType.MITRE_ATTACK,
 }
 
 # Names that say "an IP" or "a hash" without the family or algorithm: the value decides.

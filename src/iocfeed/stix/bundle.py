@@ -56,6 +56,7 @@ def build_objects(
         for indicator, tlp in zip(indicators, tlps, strict=True)
     )
     if options.include_observables:
+        # Two stored URLs can share one URI form, and so one SCO; it is listed once.
         seen: set[str] = set()
         for indicator, tlp in zip(indicators, tlps, strict=True):
             if indicator.type in SCO_TYPE:

@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 
 from iocfeed.indicators import attack
 from iocfeed.indicators.model import TLP_BY_CONFIDENCE, Confidence, Indicator, IocType, Tlp
-from iocfeed.stix.ids import derived_id, relationship_id, sco_id
+from iocfeed.stix.ids import SDO_TYPE, derived_id, relationship_id, sco_id
 from iocfeed.stix.markings import TLP_VERSIONS, marking_id
 from iocfeed.stix.patterns import pattern_for
 from iocfeed.stix.sco_values import email_sco_value, url_sco_value
@@ -197,7 +197,7 @@ def relationship(
 
 def _common(indicator: Indicator, creator: str | None) -> StixObject:
     sdo: StixObject = {
-        "type": _sdo_type(indicator.stix_id),
+        "type": SDO_TYPE[indicator.type],
         "spec_version": "2.1",
         "id": indicator.stix_id,
     }
@@ -225,10 +225,6 @@ def _derived_common(
     if indicator.revoked:
         sdo["revoked"] = True
     return sdo
-
-
-def _sdo_type(stix_id: str) -> str:
-    return stix_id.partition("--")[0]
 
 
 def _indicator(sdo: StixObject, indicator: Indicator) -> None:

@@ -1,7 +1,331 @@
-"""Placeholder router; filled in by its feature."""
+"""The JSON REST API under ``/api/v1`` (SPEC §5): search, look up, load and revoke indicators.
+
+Handlers parse (``iocfeed.web.params``), call the store, and render (``iocfeed.web.schemas``).
+Every read applies the key's plan: its lookback clamps ``since`` (reported in
+``X-Effective-Since``) and indicators above its highest TLP are never served (SPEC §4).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import replace
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from iocfeed.auth.access import Principal
+from iocfeed.config import Scope
+from iocfeed.errors import NotFound, UnsupportedMediaType
+from iocfeed.formats.jsonrecord import record_from_json
+from iocfeed.indicators.model import Indicator, IocType
+from iocfeed.indicators.normalize import canonicalize
+from iocfeed.indicators.query import Status
+from iocfeed.ingest import ImportSummary, ingest
+from iocfeed.services import Services
+from iocfeed.web import params
+from iocfeed.web.auth import require_scope, services
+from iocfeed.web.schemas import (
+    JSON,
+    RATE_HEADERS,
+    ImportResult,
+    IndicatorOut,
+    IndicatorPage,
+    Me,
+    error_responses,
+    indicator_body,
+    json_response,
+    timestamp,
+    upsert_request_body,
+)
+
+router = APIRouter(tags=["indicators"])
+
+Reader = Annotated[Principal, Depends(require_scope(Scope.READ_IOCS))]
+Writer = Annotated[Principal, Depends(require_scope(Scope.WRITE_IOCS))]
+
+EFFECTIVE_SINCE = "X-Effective-Since"
+
+_TYPE_PATH = Path(
+    description="IOC type: ipv4, ipv6, domain, url, md5, sha1, sha256, sha512, email, cve or "
+    "mitre_attack."
+)
+_VALUE_PATH = Path(
+    description="The indicator value, as pasted: defanged values (`hxxp://evil[.]com`, "
+    "`198.51.100[.]7`) are refanged and normalised before the lookup. Percent-encode `?`, "
+    "`#` and `%` in URLs; slashes may stay as they are."
+)
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+@router.get(
+    "/iocs",
+    summary="Search indicators",
+    description="Indicators matching every filter given, newest change (`modified`) first, "
+    "in pages. Follow `next` until it is null to read them all; the walk sees the feed as it "
+    "stood at its first page, so indicators loaded meanwhile neither repeat nor go missing "
+    "(they appear in the next walk). Indicators above your plan's highest TLP are never "
+    "returned.",
+    response_model=None,
+    responses={
+        200: {
+            "model": IndicatorPage,
+            "description": "One page of indicators.",
+            "headers": {
+                EFFECTIVE_SINCE: {
+                    "description": "The lower bound on `modified` actually applied: `since` "
+                    "clamped to your plan's lookback. Absent when there is no bound.",
+                    "schema": {"type": "string", "format": "date-time"},
+                },
+                **RATE_HEADERS,
+            },
+        },
+        **error_responses(400, 401, 403, 422, 429),
+    },
+)
+def search(
+    request: Request,
+    principal: Reader,
+    *,
+    type: Annotated[
+        list[str] | None,
+        Query(
+            description="Only these IOC types: ipv4, ipv6, domain, url, md5, sha1, sha256, "
+            "sha512, email, cve, mitre_attack. Repeat the parameter or separate with commas.",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            description="Only indicators changed at or after this time (ISO 8601, e.g. "
+            "`2024-03-14` or `2024-03-14T09:30:00Z`; UTC when no offset is given). Clamped "
+            "to your plan's lookback; the value applied is returned in `X-Effective-Since`. "
+            "Default: the start of your plan's lookback.",
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        Query(description="Only indicators changed at or before this time (ISO 8601)."),
+    ] = None,
+    confidence: Annotated[
+        list[str] | None,
+        Query(description="Only these confidences: high, medium, low (repeat or comma-separate)."),
+    ] = None,
+    tag: Annotated[
+        str | None, Query(description="Only indicators carrying this tag (case-insensitive).")
+    ] = None,
+    technique: Annotated[
+        str | None,
+        Query(description="Only indicators linked to this ATT&CK technique, e.g. `T1566.001`."),
+    ] = None,
+    source: Annotated[
+        str | None, Query(description="Only indicators from this source (exact name).")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(description="Text search: a substring of the value or of the description."),
+    ] = None,
+    status: Annotated[
+        Status | None,
+        Query(
+            description="`active`: live and not past `valid_until`; `expired`: past "
+            "`valid_until`; `revoked`: withdrawn before expiry. Default: all of them.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            description="Indicators per page, 1 to the server's maximum (1000 by default); "
+            "default 100. Above the maximum is an error naming it."
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            alias=params.CURSOR,
+            description="Opaque cursor from the previous page's `next` URL; send the same "
+            "filters with it.",
+        ),
+    ] = None,
+) -> Response:
+    built = services(request)
+    now = built.clock.now()
+    query, effective_since = params.search_query(
+        types=type,
+        since=since,
+        until=until,
+        confidence=confidence,
+        tag=tag,
+        technique=technique,
+        source=source,
+        q=q,
+        status=status,
+        max_tlp=principal.plan.max_tlp,
+        lookback_start=principal.lookback_start(now),
+    )
+    page_size = params.parse_limit(limit, built.settings.max_page_size)
+    resume = params.parse_cursor(cursor)
+    after, as_of = resume if resume is not None else (None, built.search.last_added())
+    page = built.search.newest_first(
+        replace(query, as_of=as_of), limit=page_size, after=after, now=now
+    )
+    next_url = None
+    if page.next is not None:
+        token = params.next_cursor(page.next, as_of)
+        next_url = str(request.url.include_query_params(**{params.CURSOR: token}))
+    headers = {EFFECTIVE_SINCE: timestamp(effective_since)} if effective_since else None
+    body = {"items": [indicator_body(item) for item in page.items], "next": next_url}
+    return json_response(body, headers=headers)
+
+
+# --- one indicator --------------------------------------------------------------------------
+
+
+def _visible(built: Services, principal: Principal, ioc_type: IocType, value: str) -> Indicator:
+    """The indicator, if it exists and the key's plan may see its TLP; else NotFound."""
+    canonical = canonicalize(ioc_type, value)
+    indicator = built.search.current(ioc_type, canonical)
+    if indicator is None or indicator.effective_tlp > principal.plan.max_tlp:
+        raise NotFound(f"No {ioc_type.value} indicator {canonical[:200]!r}")
+    return indicator
+
+
+@router.get(
+    "/iocs/{type}/{value:path}",
+    summary="Look up one indicator",
+    description="The indicator with this type and value, revoked or not. The value is "
+    "refanged and normalised first, so a pasted `hxxp://evil[.]com` finds `http://evil.com`. "
+    "404 when it is not stored, or when its TLP is above what your plan may receive.",
+    response_model=None,
+    responses={
+        200: {"model": IndicatorOut, "description": "The indicator.", "headers": RATE_HEADERS},
+        **error_responses(401, 403, 404, 422, 429),
+    },
+)
+def lookup(
+    request: Request,
+    principal: Reader,
+    type: Annotated[IocType, _TYPE_PATH],
+    value: Annotated[str, _VALUE_PATH],
+) -> Response:
+    indicator = _visible(services(request), principal, type, value)
+    return json_response(indicator_body(indicator))
+
+
+@router.delete(
+    "/iocs/{type}/{value:path}",
+    summary="Revoke one indicator",
+    description="Publishes a revoked version of the indicator (STIX `revoked: true`), so "
+    "SIEMs that poll drop it. It stays visible here with `revoked: true`. Revoking twice "
+    "changes nothing. Needs the `write:iocs` scope (Enterprise plan).",
+    response_model=None,
+    responses={
+        200: {"model": IndicatorOut, "description": "The revoked indicator."},
+        **error_responses(401, 403, 404, 422, 429),
+    },
+)
+def revoke(
+    request: Request,
+    principal: Writer,
+    type: Annotated[IocType, _TYPE_PATH],
+    value: Annotated[str, _VALUE_PATH],
+) -> Response:
+    built = services(request)
+    found = _visible(built, principal, type, value)
+    now = built.clock.now()
+    revoked = built.indicators.revoke(found.type, found.value, now)
+    built.audit.record(
+        key_id=principal.key.key_id,
+        action="iocs.revoke",
+        parameters={"type": found.type.value, "value": found.value},
+        result_count=1,
+        now=now,
+    )
+    return json_response(indicator_body(revoked))
+
+
+# --- bulk upsert ----------------------------------------------------------------------------
+
+
+def _upsert(built: Services, principal: Principal, items: list[object]) -> ImportSummary:
+    """Validate and store ``items`` (numbered from 1), and audit who loaded how many."""
+    records = [record_from_json(number, item) for number, item in enumerate(items, start=1)]
+    summary = ingest(records, built.indicators, built.clock)
+    built.audit.record(
+        key_id=principal.key.key_id,
+        action="iocs.upsert",
+        parameters={"items": len(items)},
+        result_count=summary.added + summary.updated,
+        now=built.clock.now(),
+    )
+    return summary
+
+
+@router.post(
+    "/iocs",
+    summary="Load indicators (bulk upsert)",
+    description="Adds new indicators and merges known ones (tags are unioned, `last_seen` "
+    "kept at the latest, confidence taken from this request), like `iocfeed import`. Good "
+    "items are stored even when others are rejected: the response counts each outcome and "
+    "lists every rejected item with its 1-based position (`line`) and the reason. Always "
+    "200 when the body could be read; a body that is not a JSON array of objects is 422. "
+    "Needs the `write:iocs` scope (Enterprise plan). The body size is limited by the server.",
+    response_model=None,
+    openapi_extra={"requestBody": upsert_request_body()},
+    responses={
+        200: {"model": ImportResult, "description": "What the load did."},
+        **error_responses(401, 403, 413, 415, 422, 429),
+    },
+)
+async def upsert(request: Request, principal: Writer) -> Response:
+    # The body is read here, not declared as a parameter: a body over the size limit then
+    # raises BodyTooLarge (413) while streaming, and bad JSON gets the API's own 422.
+    content_type = request.headers.get("content-type", JSON).split(";")[0].strip().lower()
+    if not (content_type == JSON or content_type.endswith("+json")):
+        raise UnsupportedMediaType(f"Send indicators as {JSON}, not {content_type[:100]!r}")
+    items = params.upsert_items(await request.body())
+    summary = await run_in_threadpool(_upsert, services(request), principal, items)
+    return json_response(summary.as_dict())
+
+
+# --- the caller -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/me",
+    summary="Your key, plan and rate",
+    description="The plan of the key you call with: its scopes, lookback, highest TLP and "
+    "how many requests are left this minute. Needs `read:iocs`, which every plan has.",
+    response_model=None,
+    responses={
+        200: {"model": Me, "description": "The calling key.", "headers": RATE_HEADERS},
+        **error_responses(401, 403, 429),
+    },
+)
+def me(request: Request, principal: Reader) -> Response:
+    built = services(request)
+    now = built.clock.now()
+    plan, key = principal.plan, principal.key
+    rate = built.limiter.status(key.key_id, plan.requests_per_minute, now)
+    lookback_start = principal.lookback_start(now)
+    body: dict[str, Any] = {
+        "key_id": key.key_id,
+        "name": key.name,
+        "plan": key.plan,
+        "plan_title": plan.title,
+        "scopes": sorted(plan.scopes),
+        "lookback_days": plan.lookback_days,
+        "lookback_start": timestamp(lookback_start) if lookback_start else None,
+        "max_tlp": plan.max_tlp.value,
+        "expires": timestamp(key.expires) if key.expires else None,
+        "rate_limit": None
+        if rate is None
+        else {
+            "limit": rate.limit,
+            "remaining": rate.remaining,
+            "reset_seconds": rate.reset_seconds,
+        },
+    }
+    return json_response(body)

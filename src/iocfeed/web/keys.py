@@ -1,7 +1,129 @@
-"""Placeholder router; filled in by its feature."""
+"""API key management over HTTP for admin keys (``admin:keys``): create, list, revoke.
+
+The same operations as ``iocfeed keys``; the plaintext key is in the creation response only.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from iocfeed.auth.access import Principal
+from iocfeed.config import Scope
+from iocfeed.web.auth import require_scope, services
+from iocfeed.web.params import body_error, invalid_body
+from iocfeed.web.schemas import (
+    JSON,
+    KeyCreate,
+    KeyCreated,
+    KeyList,
+    KeyOut,
+    error_responses,
+    json_response,
+    key_body,
+)
+
+router = APIRouter(tags=["keys"])
+
+Admin = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
+
+_KEY_ID = Path(description="The key id shown by `GET /api/v1/keys` (not the key itself).")
+
+
+def _parse_create(body: bytes, plans: list[str]) -> KeyCreate:
+    try:
+        wanted = KeyCreate.model_validate_json(body)
+    except ValidationError as error:
+        raise invalid_body(error) from None
+    if wanted.plan not in plans:
+        raise body_error(f"unknown plan {wanted.plan[:64]!r}; plans: {', '.join(plans)}", "plan")
+    if wanted.expires is not None and wanted.expires.tzinfo is None:
+        wanted = wanted.model_copy(update={"expires": wanted.expires.replace(tzinfo=UTC)})
+    return wanted
+
+
+@router.post(
+    "/keys",
+    summary="Create an API key",
+    description="Creates a key on a plan. The key is in this response only: it is stored "
+    "as a hash and cannot be shown again. Needs the `admin:keys` scope.",
+    status_code=201,
+    response_model=None,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {JSON: {"schema": KeyCreate.model_json_schema()}},
+        }
+    },
+    responses={
+        201: {"model": KeyCreated, "description": "The new key, with its secret."},
+        **error_responses(401, 403, 413, 422, 429),
+    },
+)
+async def create_key(request: Request, principal: Admin) -> Response:
+    built = services(request)
+    wanted = _parse_create(await request.body(), list(built.settings.plans))
+
+    def create() -> tuple[dict[str, object], str]:
+        now = built.clock.now()
+        key, plaintext = built.keys.create(
+            name=wanted.name, plan=wanted.plan, now=now, expires=wanted.expires
+        )
+        built.audit.record(
+            key_id=principal.key.key_id,
+            action="keys.create",
+            parameters={"key_id": key.key_id, "name": key.name, "plan": key.plan},
+            result_count=1,
+            now=now,
+        )
+        return key_body(key, now), plaintext
+
+    body, plaintext = await run_in_threadpool(create)
+    return json_response({**body, "key": plaintext}, status_code=201)
+
+
+@router.get(
+    "/keys",
+    summary="List API keys",
+    description="Every key, oldest first, with its state. Secrets are never shown. Needs the "
+    "`admin:keys` scope.",
+    response_model=None,
+    responses={
+        200: {"model": KeyList, "description": "The keys."},
+        **error_responses(401, 403, 429),
+    },
+)
+def list_keys(request: Request, principal: Admin) -> Response:
+    built = services(request)
+    now = built.clock.now()
+    return json_response({"items": [key_body(key, now) for key in built.keys.list()]})
+
+
+@router.delete(
+    "/keys/{key_id}",
+    summary="Revoke an API key",
+    description="Revokes the key at once: requests with it get 401 from then on. Revoking "
+    "twice changes nothing. Needs the `admin:keys` scope.",
+    response_model=None,
+    responses={
+        200: {"model": KeyOut, "description": "The revoked key."},
+        **error_responses(401, 403, 404, 429),
+    },
+)
+def revoke_key(request: Request, principal: Admin, key_id: Annotated[str, _KEY_ID]) -> Response:
+    built = services(request)
+    now = built.clock.now()
+    key = built.keys.revoke(key_id, now)
+    built.audit.record(
+        key_id=principal.key.key_id,
+        action="keys.revoke",
+        parameters={"key_id": key.key_id},
+        result_count=1,
+        now=now,
+    )
+    return json_response(key_body(key, now))

@@ -1,0 +1,189 @@
+"""REST request parsing: search filters into one ``IndicatorQuery``, cursors, and upsert bodies.
+
+Rule for errors: a value of the wrong kind for its declared type (``limit=abc``) is rejected
+by request validation (422); a value of the right kind that cannot be used (an unknown IOC
+type, an unreadable time, a limit over the cap, a damaged cursor) raises
+:class:`~iocfeed.errors.InvalidQuery` or :class:`~iocfeed.errors.LimitExceeded` naming the
+parameter (400). A body that is not JSON or not an array of objects is 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import orjson
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from iocfeed.errors import InvalidIndicator, InvalidQuery, LimitExceeded
+from iocfeed.formats.jsonrecord import json_kind
+from iocfeed.indicators.attack import canonical_technique_id
+from iocfeed.indicators.fields import parse_timestamp
+from iocfeed.indicators.model import Confidence, IocType, Tlp
+from iocfeed.indicators.query import IndicatorQuery, Keyset, Status, clamp_to_lookback
+from iocfeed.taxii.paging import decode_cursor, encode_cursor
+
+DEFAULT_LIMIT = 100
+CURSOR = "next"
+
+TYPE_NAMES = ", ".join(kind.value for kind in IocType)
+CONFIDENCE_NAMES = ", ".join(level.value for level in Confidence)
+
+
+def split_values(values: Sequence[str] | None) -> list[str]:
+    """A repeatable parameter whose values may also be comma separated, blanks dropped."""
+    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
+
+
+def parse_types(values: Sequence[str] | None) -> frozenset[IocType]:
+    chosen: set[IocType] = set()
+    for name in split_values(values):
+        try:
+            chosen.add(IocType(name.lower()))
+        except ValueError:
+            raise InvalidQuery(
+                f"type must be one of {TYPE_NAMES}, got {name[:64]!r}", parameter="type"
+            ) from None
+    return frozenset(chosen)
+
+
+def parse_confidences(values: Sequence[str] | None) -> frozenset[Confidence]:
+    chosen: set[Confidence] = set()
+    for name in split_values(values):
+        try:
+            chosen.add(Confidence(name.lower()))
+        except ValueError:
+            raise InvalidQuery(
+                f"confidence must be one of {CONFIDENCE_NAMES}, got {name[:64]!r}",
+                parameter="confidence",
+            ) from None
+    return frozenset(chosen)
+
+
+def parse_time(raw: str | None, parameter: str) -> datetime | None:
+    """An ISO 8601 date or timestamp (UTC when it has no offset), or ``None`` when absent."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return parse_timestamp(raw)
+    except InvalidIndicator as error:
+        raise InvalidQuery(f"{parameter}: {error.message}", parameter=parameter) from None
+    except OverflowError:
+        raise InvalidQuery(
+            f"{parameter} is out of range: {raw[:64]!r}", parameter=parameter
+        ) from None
+
+
+def parse_limit(limit: int | None, maximum: int) -> int:
+    """The page size: ``DEFAULT_LIMIT`` when absent, at most ``maximum`` (400 naming the cap)."""
+    if limit is None:
+        return min(DEFAULT_LIMIT, maximum)
+    if limit > maximum:
+        raise LimitExceeded(f"limit must be at most {maximum}, got {limit}", parameter="limit")
+    if limit < 1:
+        raise InvalidQuery(f"limit must be between 1 and {maximum}, got {limit}", parameter="limit")
+    return limit
+
+
+def parse_technique(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return canonical_technique_id(raw)
+    except InvalidIndicator as error:
+        raise InvalidQuery(error.message, parameter="technique") from None
+
+
+def _text(raw: str | None) -> str | None:
+    return raw.strip() if raw is not None and raw.strip() else None
+
+
+def search_query(
+    *,
+    types: Sequence[str] | None,
+    since: str | None,
+    until: str | None,
+    confidence: Sequence[str] | None,
+    tag: str | None,
+    technique: str | None,
+    source: str | None,
+    q: str | None,
+    status: Status | None,
+    max_tlp: Tlp,
+    lookback_start: datetime | None,
+) -> tuple[IndicatorQuery, datetime | None]:
+    """The query the filters of ``GET /iocs`` ask for, and its effective lower time bound.
+
+    ``since`` is clamped to the plan's lookback (SPEC §4); the later bound wins.
+    """
+    asked_since = parse_time(since, "since")
+    asked_until = parse_time(until, "until")
+    if asked_since is not None and asked_until is not None and asked_until < asked_since:
+        raise InvalidQuery("until is earlier than since", parameter="until")
+    effective_since = clamp_to_lookback(asked_since, lookback_start)
+    tag_text = _text(tag)
+    query = IndicatorQuery(
+        types=parse_types(types),
+        modified_since=effective_since,
+        modified_until=asked_until,
+        confidences=parse_confidences(confidence),
+        tag=tag_text.lower() if tag_text is not None else None,
+        technique=parse_technique(technique),
+        source=_text(source),
+        text=_text(q),
+        status=status,
+        max_tlp=max_tlp,
+    )
+    return query, effective_since
+
+
+def parse_cursor(token: str | None) -> tuple[Keyset, datetime] | None:
+    """Where a walk resumes and the snapshot it sees; ``None`` on a first page."""
+    if token is None or not token:
+        return None
+    return decode_cursor(token)
+
+
+def next_cursor(position: Keyset, as_of: datetime) -> str:
+    """The cursor of the page after ``position`` in the walk pinned at ``as_of``.
+
+    A newest-first walk's position is a ``modified`` time, which can run ahead of the
+    snapshot's ``date_added`` by a few milliseconds (an indicator changed several times in
+    one millisecond gets ``modified`` one millisecond apart). The codec requires position
+    ≤ snapshot, so the snapshot is moved up to the position in that rare case.
+    """
+    return encode_cursor(position, max(as_of, position.at))
+
+
+def upsert_items(body: bytes) -> list[object]:
+    """The items of a ``POST /iocs`` body: a JSON array, or an object holding it under
+    ``indicators``. Anything else is a 422 naming the body."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise body_error(
+            f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+    if isinstance(document, dict) and "indicators" in document:
+        document = document["indicators"]
+    if not isinstance(document, list):
+        raise body_error(
+            "expected a JSON array of indicator objects or an object with an `indicators` "
+            f"array, got {json_kind(document)}"
+        )
+    return document
+
+
+def body_error(message: str, *field: str) -> RequestValidationError:
+    """A 422 about the request body (or one of its ``field``s), in request validation's form."""
+    return RequestValidationError(
+        [{"type": "invalid_body", "loc": ("body", *field), "msg": message, "input": None}]
+    )
+
+
+def invalid_body(error: ValidationError) -> RequestValidationError:
+    """pydantic's complaints about a body model, as a 422 naming each field."""
+    return RequestValidationError(
+        [{**problem, "loc": ("body", *problem["loc"])} for problem in error.errors()]
+    )
