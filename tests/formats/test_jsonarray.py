@@ -62,7 +62,11 @@ def test_an_empty_array_gives_nothing() -> None:
 
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=10),
     lambda children: (
         st.lists(children, max_size=4)
         | st.dictionaries(st.sampled_from(["value", "tags", "revoked", "type", "x"]), children)

@@ -239,3 +239,27 @@ def test_ascii_domains_are_lower_cased(labels: list[str], tld: str, upper: bool)
     assume("--" not in name[2:4] or not name.startswith("xn"))
     written = name.upper() if upper else name
     assert canonicalize(IocType.DOMAIN, written) == name
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("tcp://C2.Example:4444", "tcp://c2.example:4444"),
+        ("udp://198.51.100.7:53/x", "udp://198.51.100.7:53/x"),
+        (
+            "file://Share.Example@SSL/DavWWWRoot/Modelo-34.pdf.lnk",
+            "file://share.example@SSL/DavWWWRoot/Modelo-34.pdf.lnk",
+        ),
+        (
+            "file://198.51.100.9@8789/DavWWWRoot/file.bat",
+            "file://198.51.100.9@8789/DavWWWRoot/file.bat",
+        ),
+    ],
+)
+def test_c2_and_webdav_urls_seen_in_real_reports(raw: str, canonical: str) -> None:
+    assert canonicalize(IocType.URL, raw) == canonical
+
+
+def test_webdav_url_with_a_bad_host_is_rejected() -> None:
+    with pytest.raises(InvalidIndicator, match="bad host"):
+        canonicalize(IocType.URL, "file://bad_host!@SSL/x")

@@ -201,12 +201,13 @@ def _encode_label(value: str, label: str) -> str:
 
 # --- URLs -----------------------------------------------------------------------------
 
-# Schemes an indicator URL may carry: web, file transfer, and the directory and remote
-# object protocols seen in exploitation chains (Log4Shell's ldap:// and rmi://).
+# Schemes an indicator URL may carry: web, file transfer, the directory and remote object
+# protocols seen in exploitation chains (Log4Shell's ldap:// and rmi://), raw C2 channels as
+# RAT configurations write them (tcp://), and Windows WebDAV shares (file://host@SSL/...).
 # fmt: off
 URL_SCHEMES: frozenset[str] = frozenset({
-    "ftp", "ftps", "http", "https", "irc", "ircs", "ldap", "ldaps", "rmi", "sftp", "smb", "ssh",
-    "telnet", "tftp", "ws", "wss",
+    "file", "ftp", "ftps", "http", "https", "irc", "ircs", "ldap", "ldaps", "rmi", "sftp", "smb",
+    "ssh", "tcp", "telnet", "tftp", "udp", "ws", "wss",
 })
 # fmt: on
 
@@ -231,16 +232,25 @@ def canonical_url(value: str) -> str:
     scheme = match.group("scheme").lower()
     if scheme not in URL_SCHEMES:
         raise InvalidIndicator(f"{shown(value)} is not a valid URL: {_scheme_reason(scheme)}")
-    userinfo, at, host_port = match.group("authority").rpartition("@")
+    authority = match.group("authority")
+    if scheme == "file" and "@" in authority:
+        # Windows WebDAV form: file://host@SSL@8443/DavWWWRoot/... names the host first.
+        host_port, at, userinfo = authority.partition("@")
+        canonical = _canonical_host_for(value, host_port)
+        return f"{scheme}://{canonical}{at}{userinfo}{match.group('rest')}"
+    userinfo, at, host_port = authority.rpartition("@")
     host, port = _split_port(value, host_port)
+    canonical_host = _canonical_host_for(value, host)
+    return f"{scheme}://{userinfo}{at}{canonical_host}{port}{match.group('rest')}"
+
+
+def _canonical_host_for(value: str, host: str) -> str:
     try:
-        canonical_host = _canonical_host(host)
+        return _canonical_host(host)
     except InvalidIndicator as error:
         raise InvalidIndicator(
             f"{shown(value)} is not a valid URL: bad host: {error.message}"
         ) from None
-    authority = f"{userinfo}{at}{canonical_host}{port}"
-    return f"{scheme}://{authority}{match.group('rest')}"
 
 
 def _scheme_reason(scheme: str) -> str:

@@ -95,4 +95,11 @@ def refang(text: str) -> str:
     """Undo defanging in ``text``; text without markers comes back unchanged."""
     if _ANY_MARKER.search(text) is None:
         return text
+    if " " not in text and "\t" not in text:
+        # Without blanks there is nothing to tighten, and "[.]" alone is by far the most
+        # common marker: a plain replace settles most defanged values.
+        text = text.replace("[.]", ".")
+        if _ANY_MARKER.search(text) is None:
+            return text
+        return _MARKERS.sub(_replace, text)
     return _MARKERS.sub(_replace, tighten(text))
