@@ -31,6 +31,7 @@ def services(ctx: typer.Context) -> Services:
     from iocfeed.store.migrate import upgrade
 
     built = build_services(settings(ctx))
+    ctx.call_on_close(built.close)
     upgrade(built.engine)
     return built
 

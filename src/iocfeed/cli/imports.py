@@ -120,7 +120,6 @@ def import_files(
     finally:
         if error_report is not None:
             error_report.close()
-        built.close()
 
 
 class _Tracked(io.RawIOBase):

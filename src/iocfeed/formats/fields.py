@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 
@@ -50,12 +51,15 @@ FLAGS: dict[str, bool] = {
 }
 
 _LIST_SEPARATORS = re.compile(r"[;|,]")
+_SEPARATOR_RUN = re.compile(r"[\s-]+")
 _BOM = "\ufeff"
 
 
+# Key names repeat on every line of a file: remember them (bounded, keys are few).
+@functools.lru_cache(maxsize=1024)
 def field_name(header: str) -> str | None:
     """``"First Seen"`` → ``"first_seen"``, ``"IOC"`` → ``"value"``; unknown names → ``None``."""
-    name = re.sub(r"[\s-]+", "_", header.strip().lower())
+    name = _SEPARATOR_RUN.sub("_", header.strip().lower())
     name = ALIASES.get(name, name)
     return name if name in FIELDS else None
 

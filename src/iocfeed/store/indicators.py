@@ -14,6 +14,7 @@ millisecond (STIX precision), and where that would not be later than the object'
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -184,6 +185,18 @@ class IndicatorStore:
                 expired += len(rows)
 
 
+_INSERT_COLUMNS = tuple(column.name for column in versions.columns if column.name != "seq")
+
+
+@functools.cache
+def _insert_statement(paramstyle: str) -> str:
+    marker = "?" if paramstyle == "qmark" else "%s"
+    return (
+        f"INSERT INTO {versions.name} ({', '.join(_INSERT_COLUMNS)}) "
+        f"VALUES ({', '.join([marker] * len(_INSERT_COLUMNS))})"
+    )
+
+
 class _BatchWrites:
     """The statements one batch will run, collected so each runs once as an executemany."""
 
@@ -243,7 +256,12 @@ class _BatchWrites:
                 self.supersede,
             )
         if self.inserts:
-            connection.execute(versions.insert(), self.inserts)
+            # The hot path of every import: hand plain tuples to the driver's executemany
+            # (SQLAlchemy's per-parameter processing would cost more than the insert).
+            connection.exec_driver_sql(
+                _insert_statement(connection.dialect.paramstyle),
+                [tuple(row[name] for name in _INSERT_COLUMNS) for row in self.inserts],
+            )
         if self.touch:
             connection.execute(
                 update(versions)

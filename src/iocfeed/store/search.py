@@ -198,6 +198,16 @@ class IndicatorSearch:
         items = self._fetch(statement)
         return items[0] if items else None
 
+    def by_stix_id(self, stix_id: str) -> Indicator | None:
+        """The latest version of the indicator a STIX id names, revoked or not.
+
+        A STIX id belongs to one ``(type, value)`` for ever (a revoked value loaded again
+        starts over with a new id), so this is at most one row.
+        """
+        statement = select(versions).where(v.superseded_at.is_(None), v.stix_id == stix_id)
+        items = self._fetch(statement.limit(1))
+        return items[0] if items else None
+
     def counts_by_type(self) -> dict[IocType, int]:
         """How many indicators of each type are stored (latest versions, revoked included)."""
         statement = select(v.type, func.count()).where(v.superseded_at.is_(None)).group_by(v.type)

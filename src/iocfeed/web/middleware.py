@@ -22,6 +22,18 @@ from iocfeed.web.metrics import Metrics
 access_log = logging.getLogger("iocfeed.access")
 
 
+def _route_template(scope: Scope) -> str:
+    """The matched route's template, router prefix included (``/api/v1/iocs``, not ``/iocs``).
+
+    FastAPI puts the route as declared on its router in ``scope["route"]`` and the route as
+    mounted (prefixed) in its effective route context; plain Starlette routes have only the
+    former.
+    """
+    context = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path", None) or getattr(scope.get("route"), "path", None)
+    return str(template) if template else "unmatched"
+
+
 class RequestMiddleware:
     def __init__(
         self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics, log_access: bool
@@ -65,9 +77,16 @@ class RequestMiddleware:
                 status = message["status"]
                 extra = state.get("response_headers") or {}
                 if extra:
+                    # A header the response already carries (e.g. the 429's own rate
+                    # headers) wins; repeating it would send "0, 0".
+                    present = {name.lower() for name, _ in message.get("headers", [])}
                     message["headers"] = [
                         *message.get("headers", []),
-                        *((k.lower().encode(), v.encode()) for k, v in extra.items()),
+                        *(
+                            (k.lower().encode(), v.encode())
+                            for k, v in extra.items()
+                            if k.lower().encode() not in present
+                        ),
                     ]
             await send(message)
 
@@ -75,8 +94,7 @@ class RequestMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = _route_template(scope)
             self.metrics.observe(scope["method"], template, status, elapsed)
             if self.log_access:
                 access_log.info(

@@ -146,14 +146,8 @@ def parse_cursor(token: str | None) -> tuple[Keyset, datetime] | None:
 
 
 def next_cursor(position: Keyset, as_of: datetime) -> str:
-    """The cursor of the page after ``position`` in the walk pinned at ``as_of``.
-
-    A newest-first walk's position is a ``modified`` time, which can run ahead of the
-    snapshot's ``date_added`` by a few milliseconds (an indicator changed several times in
-    one millisecond gets ``modified`` one millisecond apart). The codec requires position
-    ≤ snapshot, so the snapshot is moved up to the position in that rare case.
-    """
-    return encode_cursor(position, max(as_of, position.at))
+    """The cursor of the page after ``position`` in the walk pinned at ``as_of``."""
+    return encode_cursor(position, as_of)
 
 
 def upsert_items(body: bytes) -> list[object]:

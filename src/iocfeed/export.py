@@ -1,0 +1,321 @@
+"""The STIX 2.1 export use case (SPEC §2), shared by ``GET /api/v1/export/stix``, ``iocfeed
+export`` and the tests: parameters in, one keyset read, a strong ETag, streamed JSON out.
+
+Theory of operation
+-------------------
+``parse_export_request`` turns the parameters, as the endpoint or the command line got
+them, into an :class:`ExportRequest`; every rule about them (names, ranges, the limit's
+cap) is said here once, as :class:`~iocfeed.errors.InvalidQuery` or
+:class:`~iocfeed.errors.LimitExceeded` naming the parameter.
+
+``run_export`` applies the caller's plan (lookback clamp, highest TLP), reads at most
+``limit`` latest versions newest ``modified`` first in one indexed query, and fingerprints
+them: the ETag is SHA-256 over the rows' ids, ``modified`` and ``last_seen`` (observed-data
+shows ``last_seen``, which the store updates in place), the options, the producer and
+:data:`EXPORT_FORMAT_VERSION`. Nothing else goes into the output, so equal ETags mean
+equal bytes: the bundle id is derived from the same digest, which keeps a re-download of
+unchanged data byte for byte identical and the ETag honestly strong. A caller holding the
+ETag learns "not modified" without a single object being built.
+
+Objects are built and serialised only when :meth:`ExportResult.chunks` is iterated, a
+hundred at a time, so memory is bounded by ``limit`` rows plus one chunk.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from iocfeed.errors import InvalidIndicator, InvalidQuery, LimitExceeded
+from iocfeed.indicators.fields import parse_timestamp
+from iocfeed.indicators.model import Indicator, IocType, Tlp
+from iocfeed.indicators.query import IndicatorQuery, clamp_to_lookback
+from iocfeed.stix.bundle import build_objects, serialize_bundle, serialize_objects
+from iocfeed.stix.ids import derived_id
+from iocfeed.stix.markings import TLP_VERSIONS
+from iocfeed.stix.objects import ExportOptions, Producer, StixObject
+from iocfeed.store.search import IndicatorSearch
+
+DEFAULT_LIMIT = 500  # SPEC §2
+MAX_LIMIT = 1000  # SPEC §2: "above 1000 is a 400 error naming the cap"
+
+# Bumped whenever the same rows and options would serialise differently (a change to the
+# STIX builders), so that no client keeps a stale copy on a 304.
+EXPORT_FORMAT_VERSION = "1"
+
+MEDIA_TYPE = "application/stix+json;version=2.1"
+
+
+class ExportFormat(enum.StrEnum):
+    """SPEC §2 ``format``: a STIX Bundle, or the bare JSON array of its objects."""
+
+    BUNDLE = "bundle"
+    OBJECTS = "objects"
+
+
+TYPE_NAMES = ", ".join(kind.value for kind in IocType)
+FORMAT_NAMES = ", ".join(kind.value for kind in ExportFormat)
+TLP_NAMES = ", ".join(level.value for level in Tlp)
+
+# ``+`` in a query string is a space, so ``tlp=amber+strict`` typed into a URL arrives as
+# "amber strict"; both spellings mean the same level.
+_TLP_WORDS: dict[str, Tlp] = {
+    **{level.value: level for level in Tlp},
+    "amber strict": Tlp.AMBER_STRICT,
+}
+_BOOLEAN_WORDS: dict[str, bool] = {"true": True, "false": False}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    """What one export asks for, every value already checked (SPEC §2)."""
+
+    types: frozenset[IocType] = frozenset()
+    since: datetime | None = None
+    limit: int = DEFAULT_LIMIT
+    format: ExportFormat = ExportFormat.BUNDLE
+    options: ExportOptions = field(default_factory=ExportOptions)
+
+    def parameters(self) -> dict[str, Any]:
+        """The request as plain JSON values, for the audit trail."""
+        return {
+            "type": sorted(kind.value for kind in self.types),
+            "since": self.since.isoformat() if self.since is not None else None,
+            "limit": self.limit,
+            "format": self.format.value,
+            "include_identity": self.options.include_identity,
+            "include_markings": self.options.include_markings,
+            "tlp": self.options.tlp.value if self.options.tlp is not None else None,
+            "tlp_version": self.options.tlp_version,
+            "include_observables": self.options.include_observables,
+        }
+
+
+def _split(values: str | Sequence[str] | None) -> list[str]:
+    """A repeatable parameter whose values may also be comma separated, blanks dropped."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def parse_types(values: str | Sequence[str] | None) -> frozenset[IocType]:
+    """``type``: IOC type names, repeated or comma separated; none means every type."""
+    chosen: set[IocType] = set()
+    for name in _split(values):
+        try:
+            chosen.add(IocType(name.lower()))
+        except ValueError:
+            raise InvalidQuery(
+                f"type must be one of {TYPE_NAMES}, got {name[:64]!r}", parameter="type"
+            ) from None
+    return frozenset(chosen)
+
+
+def parse_since(raw: str | datetime | None) -> datetime | None:
+    """``since``: an ISO 8601 date or timestamp, UTC when it carries no offset."""
+    if isinstance(raw, datetime):
+        if raw.utcoffset() is None:
+            raise InvalidQuery("since must carry a time zone", parameter="since")
+        return raw
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return parse_timestamp(raw)
+    except InvalidIndicator as error:
+        raise InvalidQuery(f"since: {error.message}", parameter="since") from None
+    except OverflowError:
+        raise InvalidQuery(f"since is out of range: {raw[:64]!r}", parameter="since") from None
+
+
+def parse_limit(raw: int | str | None, max_limit: int = MAX_LIMIT) -> int:
+    """``limit``: 1 to ``max_limit``, default 500; above the cap is LimitExceeded naming it."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return min(DEFAULT_LIMIT, max_limit)
+    try:
+        limit = int(raw.strip()) if isinstance(raw, str) else raw
+    except ValueError:
+        raise InvalidQuery(
+            f"limit must be an integer from 1 to {max_limit}, got {str(raw)[:64]!r}",
+            parameter="limit",
+        ) from None
+    if limit > max_limit:
+        raise LimitExceeded(f"limit must be at most {max_limit}, got {limit}", parameter="limit")
+    if limit < 1:
+        raise InvalidQuery(
+            f"limit must be between 1 and {max_limit}, got {limit}", parameter="limit"
+        )
+    return limit
+
+
+def parse_format(raw: str | ExportFormat | None) -> ExportFormat:
+    """``format``: ``bundle`` (default) or ``objects``."""
+    if raw is None or not raw.strip():
+        return ExportFormat.BUNDLE
+    try:
+        return ExportFormat(raw.strip().lower())
+    except ValueError:
+        raise InvalidQuery(
+            f"format must be one of {FORMAT_NAMES}, got {raw[:64]!r}", parameter="format"
+        ) from None
+
+
+def parse_tlp(raw: str | Tlp | None) -> Tlp | None:
+    """``tlp``: clear, green, amber, amber+strict or red; ``None`` keeps the default."""
+    if isinstance(raw, Tlp):
+        return raw
+    if raw is None or not raw.strip():
+        return None
+    level = _TLP_WORDS.get(raw.strip().lower())
+    if level is None:
+        raise InvalidQuery(f"tlp must be one of {TLP_NAMES}, got {raw[:64]!r}", parameter="tlp")
+    return level
+
+
+def parse_tlp_version(raw: int | str | None) -> int:
+    """``tlp_version``: 2 (TLP 2.0, default) or 1 (TLP 1.0 marking definitions)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return 2
+    try:
+        version = int(raw)
+    except ValueError:
+        version = None
+    if version not in TLP_VERSIONS:
+        raise InvalidQuery(f"tlp_version must be 1 or 2, got {raw!r}", parameter="tlp_version")
+    return version
+
+
+def parse_boolean(raw: bool | str | None, parameter: str, *, default: bool) -> bool:
+    """A ``true``/``false`` switch."""
+    if isinstance(raw, bool):
+        return raw
+    if raw is None or not raw.strip():
+        return default
+    value = _BOOLEAN_WORDS.get(raw.strip().lower())
+    if value is None:
+        raise InvalidQuery(
+            f"{parameter} must be true or false, got {raw[:64]!r}", parameter=parameter
+        )
+    return value
+
+
+def parse_export_request(
+    *,
+    type: str | Sequence[str] | None = None,
+    since: str | datetime | None = None,
+    limit: int | str | None = None,
+    format: str | ExportFormat | None = None,
+    include_identity: bool | str | None = None,
+    include_markings: bool | str | None = None,
+    tlp: str | Tlp | None = None,
+    tlp_version: int | str | None = None,
+    include_observables: bool | str | None = None,
+    max_limit: int = MAX_LIMIT,
+) -> ExportRequest:
+    """The export the parameters of SPEC §2 ask for; each takes its documented text or value.
+
+    Raises InvalidQuery (or LimitExceeded for ``limit`` over ``max_limit``) naming the
+    first parameter that cannot be used.
+    """
+    return ExportRequest(
+        types=parse_types(type),
+        since=parse_since(since),
+        limit=parse_limit(limit, max_limit),
+        format=parse_format(format),
+        options=ExportOptions(
+            include_identity=parse_boolean(include_identity, "include_identity", default=True),
+            include_markings=parse_boolean(include_markings, "include_markings", default=True),
+            tlp=parse_tlp(tlp),
+            tlp_version=parse_tlp_version(tlp_version),
+            include_observables=parse_boolean(
+                include_observables, "include_observables", default=False
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """One export's rows and fingerprint; its objects are built only when iterated."""
+
+    request: ExportRequest
+    producer: Producer
+    effective_since: datetime | None
+    indicators: Sequence[Indicator]
+    etag: str
+    """Hex SHA-256 of everything the output is made of (see the module docstring)."""
+
+    @property
+    def count(self) -> int:
+        """How many IOCs the export holds (one SDO each)."""
+        return len(self.indicators)
+
+    @property
+    def bundle_id(self) -> str:
+        """``bundle--<uuid4 shape>`` derived from the ETag: same content, same bytes."""
+        return derived_id("bundle", self.etag)
+
+    def objects(self) -> list[StixObject]:
+        """Every STIX object of the export, in SPEC §2 order."""
+        return build_objects(self.indicators, self.request.options, self.producer)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The export's JSON, a hundred objects per chunk (bundle or bare array)."""
+        objects = self.objects()
+        if self.request.format is ExportFormat.OBJECTS:
+            return serialize_objects(objects)
+        return serialize_bundle(objects, self.bundle_id)
+
+
+def fingerprint(indicators: Sequence[Indicator], request: ExportRequest, producer: Producer) -> str:
+    """The strong ETag of an export: hex SHA-256 over what its bytes are made of."""
+    digest = hashlib.sha256()
+    options = request.options
+    head = (
+        EXPORT_FORMAT_VERSION,
+        request.format.value,
+        str(options.include_identity),
+        str(options.include_markings),
+        options.tlp.value if options.tlp is not None else "",
+        str(options.tlp_version),
+        str(options.include_observables),
+        producer.identity_id,
+        producer.name,
+        producer.identity_class,
+        producer.created,
+    )
+    digest.update("\x1f".join(head).encode())
+    for indicator in indicators:
+        digest.update(
+            f"\x1e{indicator.stix_id}\x1f{indicator.modified.isoformat()}"
+            f"\x1f{indicator.last_seen.isoformat()}".encode()
+        )
+    return digest.hexdigest()
+
+
+def run_export(
+    request: ExportRequest,
+    search: IndicatorSearch,
+    producer: Producer,
+    *,
+    max_tlp: Tlp,
+    lookback_start: datetime | None,
+    now: datetime,
+) -> ExportResult:
+    """Read the export's rows for a caller who may see up to ``max_tlp`` back to
+    ``lookback_start`` (SPEC §4), and fingerprint them; nothing is built yet."""
+    effective_since = clamp_to_lookback(request.since, lookback_start)
+    query = IndicatorQuery(types=request.types, modified_since=effective_since, max_tlp=max_tlp)
+    page = search.newest_first(query, limit=request.limit, after=None, now=now)
+    return ExportResult(
+        request=request,
+        producer=producer,
+        effective_since=effective_since,
+        indicators=page.items,
+        etag=fingerprint(page.items, request, producer),
+    )

@@ -1,0 +1,363 @@
+"""TAXII 2.1 use cases: a collection's pages, manifests and versions as response bodies, and
+Add Objects, Delete and Status.
+
+Reads join pre-serialised objects into the envelope (``resources.envelope_bytes``); each
+stored version becomes its SDO with the default export options, so TAXII and the STIX
+export publish the same object for the same version. A walk starts with the reference
+objects (``taxii.references``) and continues with stored versions in ``date_added`` order
+from the store's keyset walk, pinned at the snapshot its first page saw.
+
+Writes (Add Objects) go through the same reader and normalisation as ``iocfeed import``
+of a STIX bundle, then the same merge. A new indicator keeps the id its producer gave it
+when that is a UUIDv4 STIX id of the right type that names nothing else here, so a client
+can read back what it posted; a value already known keeps its existing id (one id per
+``(type, value)``), which the status resource reports. Delete revokes (SPEC §1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from iocfeed.errors import Forbidden, NotFound
+from iocfeed.formats.stixbundle import records_from_objects
+from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Rejected, Tlp
+from iocfeed.indicators.normalize import RecordDefaults
+from iocfeed.indicators.query import IndicatorQuery
+from iocfeed.ingest import validate
+from iocfeed.services import Services
+from iocfeed.stix.ids import SDO_TYPE, new_stix_id
+from iocfeed.stix.objects import ExportOptions, sdo_for
+from iocfeed.stix.timestamps import stix_timestamp
+from iocfeed.store.indicators import IndicatorStore
+from iocfeed.taxii import resources
+from iocfeed.taxii.paging import encode_cursor
+from iocfeed.taxii.query import Endpoint, ObjectsRequest, Params
+from iocfeed.taxii.references import DATE_ADDED as REFERENCE_DATE_ADDED
+from iocfeed.taxii.references import Reference, is_reference_position, reference_objects, selected
+from iocfeed.taxii.status import StatusDetails, status_resource
+
+OPTIONS = ExportOptions()
+"""TAXII serves each version as the default export does: producer identity, one TLP marking."""
+
+SOURCE = "taxii"
+"""The source recorded for posted objects whose bundle names no author identity."""
+
+STORED_TYPES = frozenset(SDO_TYPE.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A response body and its headers (``X-TAXII-Date-Added-First``/``-Last``)."""
+
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    """One page of a walk: reference objects, then stored versions, and the next token."""
+
+    references: list[Reference]
+    items: list[Indicator]
+    next_token: str | None
+
+    @property
+    def more(self) -> bool:
+        return self.next_token is not None
+
+    @property
+    def empty(self) -> bool:
+        return not self.references and not self.items
+
+    def headers(self) -> dict[str, str]:
+        first = REFERENCE_DATE_ADDED if self.references else None
+        last = REFERENCE_DATE_ADDED if self.references else None
+        if self.items:
+            first = first or self.items[0].date_added
+            last = self.items[-1].date_added
+        return resources.date_added_headers(first, last)
+
+
+class TaxiiService:
+    """The TAXII operations over the store, for one app's services."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.references = reference_objects(orjson.dumps(services.producer.identity()))
+
+    # -- reads --------------------------------------------------------------------------
+
+    def objects(self, request: ObjectsRequest, params: Params) -> Reply:
+        """Get Objects (§5.4): an envelope of whole objects."""
+        page = self._select(request, params, Endpoint.OBJECTS)
+        return Reply(self._envelope(page), page.headers())
+
+    def object(self, request: ObjectsRequest, params: Params, object_id: str) -> Reply:
+        """Get an Object (§5.6): its selected versions; 404 when the collection has none."""
+        page = self._select(request, params, Endpoint.OBJECT)
+        self._found(page, request, object_id)
+        return Reply(self._envelope(page), page.headers())
+
+    def manifest(self, request: ObjectsRequest, params: Params) -> Reply:
+        """Get Object Manifests (§5.3): one record per selected version."""
+        page = self._select(request, params, Endpoint.MANIFEST)
+        records = [
+            resources.manifest_record(
+                id=reference.id, date_added=REFERENCE_DATE_ADDED, version=reference.version
+            )
+            for reference in page.references
+        ]
+        records += [
+            resources.manifest_record(
+                id=item.stix_id, date_added=item.date_added, version=stix_timestamp(item.modified)
+            )
+            for item in page.items
+        ]
+        body = resources.manifest(records, more=page.more, next_token=page.next_token)
+        return Reply(orjson.dumps(body), page.headers())
+
+    def versions(self, request: ObjectsRequest, params: Params, object_id: str) -> Reply:
+        """Get Object Versions (§5.8): the ``modified`` of each version, oldest first."""
+        page = self._select(request, params, Endpoint.VERSIONS)
+        self._found(page, request, object_id)
+        modified = [reference.version for reference in page.references]
+        modified += [stix_timestamp(item.modified) for item in page.items]
+        body = resources.versions(modified, more=page.more, next_token=page.next_token)
+        return Reply(orjson.dumps(body), page.headers())
+
+    def _select(self, request: ObjectsRequest, params: Params, endpoint: Endpoint) -> _Selection:
+        search = self.services.search
+        references = selected(self.references, params, request, endpoint)
+        limit = request.limit
+        if len(references) >= limit:
+            shown = references[:limit]
+            more = len(references) > limit or self._store_has_more(request)
+            if not more:
+                return _Selection(shown, [], None)
+            as_of = request.as_of if request.after is not None else search.last_added()
+            return _Selection(shown, [], encode_cursor(shown[-1].keyset, as_of))
+        if request.matches_nothing:
+            return _Selection(references, [], None)
+        page, as_of = search.in_added_order(
+            self._snapshot_query(request),
+            limit=limit - len(references),
+            after=None if is_reference_position(request.after) else request.after,
+            now=self.services.clock.now(),
+        )
+        token = encode_cursor(page.next, as_of) if page.next is not None else None
+        return _Selection(references, page.items, token)
+
+    def _store_has_more(self, request: ObjectsRequest) -> bool:
+        """Whether stored versions follow a page filled with reference objects."""
+        if request.matches_nothing:
+            return False
+        page, _ = self.services.search.in_added_order(
+            self._snapshot_query(request), limit=1, after=None, now=self.services.clock.now()
+        )
+        return bool(page.items)
+
+    @staticmethod
+    def _snapshot_query(request: ObjectsRequest) -> IndicatorQuery:
+        """The query to run: a walk's first page pins its snapshot at the newest version.
+
+        The parser sets ``as_of`` to the request time, but the store's write clock can run
+        a little ahead of the wall clock (a batch takes one microsecond per version), so a
+        first page lets the store pin the snapshot at the last ``date_added`` it handed
+        out; later pages keep the snapshot their token carries.
+        """
+        return replace(request.query, as_of=None) if request.after is None else request.query
+
+    def _envelope(self, page: _Selection) -> bytes:
+        producer = self.services.producer
+        objects = [reference.json for reference in page.references]
+        objects += [orjson.dumps(sdo_for(item, OPTIONS, producer)) for item in page.items]
+        return resources.envelope_bytes(objects, page.more, page.next_token)
+
+    @staticmethod
+    def _found(page: _Selection, request: ObjectsRequest, object_id: str) -> None:
+        if page.empty and request.after is None:
+            raise NotFound(f"No object {object_id!r} in this collection (or none you may read)")
+
+    # -- writes -------------------------------------------------------------------------
+
+    def add_objects(self, objects: Sequence[Any], *, key_id: str, max_tlp: Tlp) -> dict[str, Any]:
+        """Add Objects (§5.5): import the posted objects, keep and return the status resource.
+
+        ``max_tlp`` does not limit what may be written; it is taken so that a write can
+        never reveal, through the status resource, the id of an object the key may not
+        read (a value already stored at a higher TLP is reported without its id).
+        """
+        now = self.services.clock.now()
+        records = {record.line: record for record in records_from_objects(objects)}
+        failures: list[StatusDetails] = []
+        accepted: list[tuple[Mapping[str, Any], IndicatorInput]] = []
+        defaults = RecordDefaults(source=SOURCE)
+        for number, obj in enumerate(objects, start=1):
+            problem = _shape_problem(obj)
+            if problem is not None:
+                failures.append(_details(obj, problem))
+                continue
+            record = records.get(number)
+            if record is None:
+                failures.append(_details(obj, _not_stored(obj)))
+                continue
+            checked = next(validate([record], defaults))
+            if isinstance(checked, Rejected):
+                failures.append(_details(obj, checked.reason))
+                continue
+            accepted.append((obj, checked))
+        successes = self._write(accepted, now, max_tlp)
+        status = status_resource(
+            id=str(uuid.uuid4()),
+            request_timestamp=now,
+            successes=successes,
+            failures=failures,
+        )
+        self.services.statuses.save(status["id"], key_id, status, now)
+        return status
+
+    def _write(
+        self, accepted: list[tuple[Mapping[str, Any], IndicatorInput]], now: datetime, max_tlp: Tlp
+    ) -> list[StatusDetails]:
+        """Store the inputs, keeping posted ids for new indicators; one success each."""
+        search = self.services.search
+        keep: list[tuple[IndicatorInput, str]] = []
+        plain: list[IndicatorInput] = []
+        claimed: dict[str, tuple[IocType, str]] = {}
+        for obj, item in accepted:
+            posted = str(obj["id"]).lower()
+            owner = claimed.setdefault(posted, (item.type, item.value))
+            if owner == (item.type, item.value) and _keepable(posted, item.type):
+                stored = search.by_stix_id(posted)
+                if stored is None or (stored.type, stored.value) == owner:
+                    keep.append((item, posted))
+                    continue
+            plain.append(item)
+        if plain:
+            self.services.indicators.write(plain, now)
+        for round_ in _rounds(keep):
+            store = IndicatorStore(self.services.engine, _posted_ids(round_))
+            store.write([item for item, _ in round_], now)
+        successes = []
+        for obj, item in accepted:
+            current = search.current(item.type, item.value)
+            message = None
+            if current is not None and current.effective_tlp > max_tlp:
+                message = "merged into an indicator above your TLP ceiling"
+            elif current is not None and current.stix_id != str(obj["id"]).lower():
+                message = f"merged into {current.stix_id} (this value was already known)"
+            successes.append(_details(obj, message))
+        return successes
+
+    def delete(self, object_id: str, *, max_tlp: Tlp) -> None:
+        """Delete an Object (§5.7) by revoking it: a SIEM that polls drops it (SPEC §1).
+
+        Removing rows would leave every consumer matching on its last copy for ever; a
+        revoked version is what tells them to stop. Revoking twice changes nothing.
+        """
+        if any(reference.id == object_id.lower() for reference in self.references):
+            raise Forbidden(
+                f"{object_id} is published by this server and cannot be deleted",
+                scope="write:iocs",
+            )
+        found = self.services.search.by_stix_id(object_id.lower())
+        if found is None or found.effective_tlp > max_tlp:
+            raise NotFound(f"No object {object_id!r} in this collection")
+        self.services.indicators.revoke(found.type, found.value, self.services.clock.now())
+
+    def status(self, status_id: str, *, key_id: str) -> dict[str, Any]:
+        """Get Status (§4.3): only the key that made the request may read it."""
+        found = self.services.statuses.find(status_id.lower(), key_id)
+        if found is None:
+            raise NotFound(f"No status {status_id!r}")
+        return found
+
+
+def _shape_problem(obj: Any) -> str | None:
+    """What makes a posted item not a STIX 2.1 object at all, if anything."""
+    if not isinstance(obj, Mapping):
+        return "not a JSON object"
+    kind, object_id = obj.get("type"), obj.get("id")
+    if not isinstance(kind, str) or not kind:
+        return "a STIX object needs a type"
+    if not isinstance(object_id, str) or not object_id.startswith(f"{kind}--"):
+        return f"a STIX object needs an id of the form {kind}--<UUID>"
+    try:
+        uuid.UUID(object_id[len(kind) + 2 :])
+    except ValueError:
+        return f"id {object_id[:120]!r} does not end in a UUID"
+    if obj.get("spec_version", "2.0") not in ("2.0", "2.1"):
+        return f"spec_version {obj.get('spec_version')!r} is not a STIX version read here"
+    return None
+
+
+def _not_stored(obj: Mapping[str, Any]) -> str:
+    kind = obj.get("type")
+    if kind in STORED_TYPES:
+        return (
+            f"a {kind} is stored only with a cve (vulnerability) or mitre-attack "
+            "(attack-pattern) external reference"
+        )
+    return (
+        f"{kind} objects are not stored; only indicator, vulnerability and attack-pattern "
+        "objects are (markings, identities and relationships in the same request are read "
+        "for TLP, source and techniques)"
+    )
+
+
+def _details(obj: Any, message: str | None) -> StatusDetails:
+    """The status-details entry of one posted item (§4.3.1)."""
+    if not isinstance(obj, Mapping):
+        return StatusDetails(id="", version="", message=message)
+    object_id = obj.get("id")
+    version = obj.get("modified") or obj.get("created")
+    return StatusDetails(
+        id=object_id if isinstance(object_id, str) else "",
+        version=version if isinstance(version, str) else "",
+        message=message,
+    )
+
+
+def _keepable(posted: str, ioc_type: IocType) -> bool:
+    """A producer's id can be kept when it is a UUIDv4 id of the SDO type we publish."""
+    kind, _, raw = posted.partition("--")
+    if kind != SDO_TYPE[ioc_type]:
+        return False
+    try:
+        return uuid.UUID(raw).version == 4
+    except ValueError:
+        return False
+
+
+def _rounds(
+    keep: list[tuple[IndicatorInput, str]],
+) -> list[list[tuple[IndicatorInput, str]]]:
+    """Split inputs so that no write holds two of one IOC type.
+
+    The store asks for a new id by IOC type only, at the moment it adds an indicator;
+    with one input per type in a write, the id it is handed is that input's own.
+    """
+    by_type: dict[IocType, list[tuple[IndicatorInput, str]]] = defaultdict(list)
+    for entry in keep:
+        by_type[entry[0].type].append(entry)
+    depth = max((len(entries) for entries in by_type.values()), default=0)
+    return [
+        [entries[index] for entries in by_type.values() if index < len(entries)]
+        for index in range(depth)
+    ]
+
+
+def _posted_ids(round_: list[tuple[IndicatorInput, str]]) -> Callable[[IocType], str]:
+    ids = {item.type: posted for item, posted in round_}
+
+    def new_id(ioc_type: IocType) -> str:
+        return ids.pop(ioc_type, None) or new_stix_id(ioc_type)
+
+    return new_id

@@ -1,0 +1,88 @@
+"""The OpenAPI document is the contract: schemathesis drives every operation with generated
+requests (a bounded, derandomised number per operation) and checks that nothing answers
+with a 5xx, and that every status, content type, header and body is the one documented."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from iocfeed.config import Settings
+from iocfeed.indicators.model import Confidence, IndicatorInput, IocType, Tlp
+from iocfeed.web.app import create_app
+from tests.conftest import sqlite_url
+from tests.web.conftest import Site, migrated, start_site
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+SEED = [
+    IndicatorInput(IocType.IPV4, "198.51.100.7", Confidence.HIGH, tags=("c2",)),
+    IndicatorInput(IocType.DOMAIN, "evil.example", techniques=("T1566.001",), tlp=Tlp.RED),
+    IndicatorInput(IocType.URL, "http://evil.example/a", Confidence.LOW, description="lure"),
+    IndicatorInput(IocType.CVE, "CVE-2021-44228"),
+]
+
+
+@pytest.fixture
+def fuzzed(tmp_path: Path) -> Iterator[Site]:
+    for site in start_site(migrated(sqlite_url(tmp_path)), access_log=False):
+        site.load(SEED)
+        yield site
+
+
+# The operations to generate tests for are known at collection time, so the schema comes
+# from an app that is never started (building one opens nothing); each test then sends its
+# requests to its own app on its own database.
+schema = schemathesis.openapi.from_asgi(
+    "/openapi.json",
+    create_app(Settings(database_url="sqlite:///:memory:", expiry_sweep_seconds=0)),
+)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_keeps_its_documented_contract(
+    case: schemathesis.Case, fuzzed: Site
+) -> None:
+    case.call_and_validate(app=fuzzed.client.app, headers=fuzzed.headers("admin"), checks=CHECKS)
+
+
+def test_every_parameter_is_described(fuzzed: Site) -> None:
+    document = fuzzed.client.get("/openapi.json").json()
+    undescribed = [
+        f"{method.upper()} {path} {parameter['name']}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if not parameter.get("description")
+    ]
+    assert undescribed == []
+    api = {p: o for p, o in document["paths"].items() if p.startswith("/api/v1/")}
+    for path, operations in api.items():
+        for method, operation in operations.items():
+            assert operation.get("summary") and operation.get("description"), (method, path)
+            error = operation["responses"]["401"]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
+    assert fuzzed.client.get("/docs").status_code == 200
