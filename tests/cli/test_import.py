@@ -25,7 +25,7 @@ def stored(database_url: str) -> dict[str, str]:
                 indicator_versions.c.superseded_at.is_(None)
             )
         )
-        found = {value: ioc_type for value, ioc_type in rows}
+        found = dict(rows.tuples().all())
     engine.dispose()
     return found
 

@@ -108,7 +108,7 @@ class IndicatorOut(BaseModel):
     first_seen: datetime
     last_seen: datetime
     valid_until: datetime | None = Field(description="Expiry; null = does not expire.")
-    revoked: str = Field(description="True once the indicator is revoked or expired.")
+    revoked: bool = Field(description="True once the indicator is revoked or expired.")
     created: datetime
     modified: datetime = Field(description="Time of the latest change visible in STIX.")
 
