@@ -271,7 +271,9 @@ def test_a_key_never_sees_above_its_tlp(site: Site, who: str, visible: set[str])
     ],
 )
 def test_lookup_refangs_and_normalises(site: Site, path: str, value: str) -> None:
-    site.load([*CATALOGUE, IndicatorInput(IocType.URL, "https://evil.example/a?q=1", Confidence.HIGH)])
+    site.load(
+        [*CATALOGUE, IndicatorInput(IocType.URL, "https://evil.example/a?q=1", Confidence.HIGH)]
+    )
     response = site.get(f"/api/v1/iocs/{path}", "free")
     if value == "evil.example":  # medium confidence: amber, above a free key's ceiling
         assert response.status_code == 404

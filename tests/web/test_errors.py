@@ -125,9 +125,13 @@ def test_404_unknown_route_and_unknown_things(sqlite_site: Site) -> None:
         message="No domain indicator 'unknown.example'",
     )
     # Above the key's TLP ceiling reads exactly like absent (amber for a free key).
-    hidden = assert_error(sqlite_site.get("/api/v1/iocs/ipv4/203.0.113.9", "free"), 404, "not_found")
+    hidden = assert_error(
+        sqlite_site.get("/api/v1/iocs/ipv4/203.0.113.9", "free"), 404, "not_found"
+    )
     assert hidden["message"] == "No ipv4 indicator '203.0.113.9'"
-    response = sqlite_site.client.delete("/api/v1/keys/nosuchkey000", headers=sqlite_site.headers("admin"))
+    response = sqlite_site.client.delete(
+        "/api/v1/keys/nosuchkey000", headers=sqlite_site.headers("admin")
+    )
     assert_error(response, 404, "not_found", message="nosuchkey000")
     response = sqlite_site.client.delete(
         "/api/v1/iocs/ipv4/192.0.2.1", headers=sqlite_site.headers("enterprise")
@@ -193,9 +197,7 @@ def test_415_body_that_is_not_json(sqlite_site: Site) -> None:
         (b'{"indicators": 5}', "got a number"),
     ],
 )
-def test_422_upsert_body_that_is_not_an_array(
-    sqlite_site: Site, body: bytes, message: str
-) -> None:
+def test_422_upsert_body_that_is_not_an_array(sqlite_site: Site, body: bytes, message: str) -> None:
     response = sqlite_site.client.post(
         "/api/v1/iocs",
         content=body,

@@ -84,7 +84,9 @@ def test_audit_records_who_changed_what(sqlite_site: Site) -> None:
         "/api/v1/iocs", json=[{"value": "evil.example"}, {"value": "?"}], headers=enterprise
     )
     assert posted.status_code == 200
-    assert client.delete("/api/v1/iocs/domain/evil[.]example", headers=enterprise).status_code == 200
+    assert (
+        client.delete("/api/v1/iocs/domain/evil[.]example", headers=enterprise).status_code == 200
+    )
     created = client.post("/api/v1/keys", json={"name": "splunk", "plan": "pro"}, headers=admin)
     new_id = created.json()["key_id"]
     assert client.delete(f"/api/v1/keys/{new_id}", headers=admin).status_code == 200

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 
 def normalise_url(url: str) -> str:
@@ -21,9 +20,7 @@ def open_engine(url: str, **options: Any) -> Engine:
     """An engine for ``url`` with WAL and real transactions on SQLite."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(
-            url, poolclass=NullPool if ":memory:" not in url else None, **options
-        )
+        engine = create_engine(url, **options)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **options)

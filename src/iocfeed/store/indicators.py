@@ -15,6 +15,7 @@ millisecond (STIX precision), and where that would not be later than the object'
 from __future__ import annotations
 
 import functools
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -186,6 +187,7 @@ class IndicatorStore:
 
 
 _INSERT_COLUMNS = tuple(column.name for column in versions.columns if column.name != "seq")
+_insert_values = operator.itemgetter(*_INSERT_COLUMNS)
 
 
 @functools.cache
@@ -261,7 +263,7 @@ class _BatchWrites:
             # (SQLAlchemy's per-parameter processing would cost more than the insert).
             connection.exec_driver_sql(
                 _insert_statement(connection.dialect.paramstyle),
-                [tuple(row[name] for name in _INSERT_COLUMNS) for row in self.inserts],
+                [_insert_values(row) for row in self.inserts],
             )
         if self.touch:
             connection.execute(
