@@ -210,7 +210,8 @@ def test_paging_over_indicators_changed_within_one_millisecond(site: Site) -> No
         ("pro", None, NOW - 90 * DAY, ["recent.example", "month.example"]),
         ("enterprise", NOW - 400 * DAY, NOW - 365 * DAY,
          ["recent.example", "month.example", "old.example"]),
-        ("admin", None, None, ["recent.example", "month.example", "old.example", "ancient.example"]),
+        ("admin", None, None,
+         ["recent.example", "month.example", "old.example", "ancient.example"]),
         ("admin", NOW - 60 * DAY, NOW - 60 * DAY, ["recent.example", "month.example"]),
     ],
 )  # fmt: skip
@@ -301,12 +302,14 @@ def test_bulk_upsert_reports_each_outcome_and_every_bad_item(site: Site) -> None
             {"value": "203.0.113.5", "type": "ipv4", "confidence": "certain"},
             {"type": "domain"},
             {"value": "198.51.100.77", "tlp": "amber+strict", "first_seen": "2025-05-01"},
+            {"value": "198.51.100.78", "description": "nul\u0000byte"},
+            {"value": "198.51.100.79", "first_seen": "9999-12-31T23:30:00-01:00"},
         ],
     )
     assert response.status_code == 200, response.text
     summary = response.json()
     assert {k: summary[k] for k in ("added", "updated", "unchanged", "rejected")} == {
-        "added": 2, "updated": 1, "unchanged": 0, "rejected": 4
+        "added": 2, "updated": 1, "unchanged": 0, "rejected": 6
     }  # fmt: skip
     errors = {error["line"]: error["reason"] for error in summary["errors"]}
     assert errors == {
@@ -314,6 +317,8 @@ def test_bulk_upsert_reports_each_outcome_and_every_bad_item(site: Site) -> None
         4: "expected a JSON object, got a string",
         5: errors[5],
         6: "missing value",
+        8: "description: contains a NUL character (\\x00)",
+        9: "first_seen: '9999-12-31T23:30:00-01:00' is out of the supported range of dates",
     }
     assert errors[5].startswith("confidence")
     assert site.get("/api/v1/iocs/url/http://new.example/x").json()["tags"] == ["phishing"]

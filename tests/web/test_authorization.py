@@ -44,6 +44,7 @@ SAMPLE_PATH = {
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
 
 CALLERS = (*BAD_KEYS, *PLAN_NAMES)
+TAXII = "application/taxii+json;version=2.1"
 
 
 @dataclass(frozen=True)
@@ -101,14 +102,14 @@ def expected(endpoint: Endpoint, caller: str) -> str:
 
 def observed(site: Site, endpoint: Endpoint, caller: str) -> str:
     headers = site.headers(caller)
-    if endpoint.path.startswith("/taxii2"):
-        headers["Accept"] = "application/taxii+json;version=2.1"
-    response = site.client.request(
-        endpoint.method,
-        endpoint.url,
-        headers=headers,
-        json=[] if endpoint.method in {"POST", "PUT", "PATCH"} else None,
-    )
+    body = None
+    if endpoint.method in {"POST", "PUT", "PATCH"}:
+        body = b"[]"
+        headers["Content-Type"] = "application/json"
+    if endpoint.path.startswith("/taxii2"):  # well-formed TAXII requests, so only auth is tested
+        headers["Accept"] = headers["Content-Type"] = TAXII
+        body = b'{"objects": []}' if body is not None else None
+    response = site.client.request(endpoint.method, endpoint.url, headers=headers, content=body)
     status = response.status_code
     if status >= 500:
         return f"{status} (server error)"

@@ -77,6 +77,13 @@ def test_400_bad_parameters(sqlite_site: Site, query: str, parameter: str, messa
     assert_error(response, 400, code, parameter=parameter, message=message)
 
 
+@pytest.mark.parametrize("parameter", ["q", "tag", "source"])
+def test_400_nul_in_a_text_filter(site: Site, parameter: str) -> None:
+    """PostgreSQL refuses NUL even inside a query: it must be a 400, not a 500."""
+    response = site.get(f"/api/v1/iocs?{parameter}=evil%00")
+    assert_error(response, 400, "invalid_query", parameter=parameter, message="NUL")
+
+
 @pytest.mark.parametrize(
     ("who", "message"),
     [
@@ -129,10 +136,11 @@ def test_404_unknown_route_and_unknown_things(sqlite_site: Site) -> None:
         sqlite_site.get("/api/v1/iocs/ipv4/203.0.113.9", "free"), 404, "not_found"
     )
     assert hidden["message"] == "No ipv4 indicator '203.0.113.9'"
-    response = sqlite_site.client.delete(
-        "/api/v1/keys/nosuchkey000", headers=sqlite_site.headers("admin")
-    )
-    assert_error(response, 404, "not_found", message="nosuchkey000")
+    for key_id in ("nosuchkey000", "%00", "Robert'); DROP TABLE api_keys;--"):
+        response = sqlite_site.client.delete(
+            f"/api/v1/keys/{key_id}", headers=sqlite_site.headers("admin")
+        )
+        assert_error(response, 404, "not_found", message="no API key")
     response = sqlite_site.client.delete(
         "/api/v1/iocs/ipv4/192.0.2.1", headers=sqlite_site.headers("enterprise")
     )
@@ -230,6 +238,7 @@ def test_422_invalid_values(
         ({"name": "x", "plan": "platinum"}, "plan", "unknown plan 'platinum'"),
         ({"name": "x", "plan": "free", "expires": "soon"}, "expires", "datetime"),
         ({"name": "x", "plan": "free", "colour": "red"}, "colour", "not permitted"),
+        ({"name": "a\x00b", "plan": "free"}, "name", "control characters"),
     ],
 )
 def test_422_key_creation(

@@ -99,4 +99,7 @@ def parse_timestamp(raw: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:30:00-01:00 is past the last datetime
+        raise InvalidIndicator(f"{shown(raw)} is out of the supported range of dates") from None

@@ -154,6 +154,15 @@ def _optional(name: str, parse: Callable[[str], _T], raw: str | None) -> _T | No
     return _field(name, parse, raw)
 
 
+def _free_text(name: str, raw: str | None) -> str:
+    """A free-text field, stripped. NUL is refused: no text column (PostgreSQL's least of
+    all) can store it, and no feed means it."""
+    text = (raw or "").strip()
+    if "\x00" in text:
+        raise InvalidIndicator(f"{name}: contains a NUL character (\\x00)")
+    return text
+
+
 def normalize_record(raw: RawIndicator, defaults: RecordDefaults) -> IndicatorInput:
     """``raw`` validated and canonicalised, missing fields taken from ``defaults``."""
     ioc_type = resolve_type(raw.type, raw.value)
@@ -171,14 +180,14 @@ def normalize_record(raw: RawIndicator, defaults: RecordDefaults) -> IndicatorIn
     last_seen = _optional("last_seen", parse_timestamp, raw.last_seen)
     valid_until = _optional("valid_until", parse_timestamp, raw.valid_until)
     _check_time_order(first_seen, last_seen, valid_until)
-    source = (raw.source or "").strip() or defaults.source.strip()
+    source = _free_text("source", raw.source) or defaults.source.strip()
     return IndicatorInput(
         type=ioc_type,
         value=value,
         confidence=defaults.confidence if confidence is None else confidence,
         tags=normalize_tags((*raw.tags, *defaults.tags)),
         techniques=techniques,
-        description=(raw.description or "").strip(),
+        description=_free_text("description", raw.description),
         source=source,
         tlp=defaults.tlp if tlp is None else tlp,
         first_seen=first_seen,

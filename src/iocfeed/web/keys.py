@@ -5,6 +5,7 @@ The same operations as ``iocfeed keys``; the plaintext key is in the creation re
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from iocfeed.auth.access import Principal
 from iocfeed.config import Scope
+from iocfeed.errors import NotFound
 from iocfeed.web.auth import require_scope, services
 from iocfeed.web.params import body_error, invalid_body
 from iocfeed.web.schemas import (
@@ -32,6 +34,8 @@ router = APIRouter(tags=["keys"])
 
 Admin = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]
 
+# Key ids are short lower-case alphanumerics (``iocfeed.auth.keys``); anything else is no key.
+_KEY_ID_FORMAT = re.compile(r"[a-z0-9]{1,64}")
 _KEY_ID = Path(description="The key id shown by `GET /api/v1/keys` (not the key itself).")
 
 
@@ -118,6 +122,8 @@ def list_keys(request: Request, principal: Admin) -> Response:
 def revoke_key(request: Request, principal: Admin, key_id: Annotated[str, _KEY_ID]) -> Response:
     built = services(request)
     now = built.clock.now()
+    if not _KEY_ID_FORMAT.fullmatch(key_id):
+        raise NotFound(f"no API key {key_id[:64]!r}")
     key = built.keys.revoke(key_id, now)
     built.audit.record(
         key_id=principal.key.key_id,

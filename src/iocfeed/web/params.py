@@ -69,10 +69,6 @@ def parse_time(raw: str | None, parameter: str) -> datetime | None:
         return parse_timestamp(raw)
     except InvalidIndicator as error:
         raise InvalidQuery(f"{parameter}: {error.message}", parameter=parameter) from None
-    except OverflowError:
-        raise InvalidQuery(
-            f"{parameter} is out of range: {raw[:64]!r}", parameter=parameter
-        ) from None
 
 
 def parse_limit(limit: int | None, maximum: int) -> int:
@@ -95,8 +91,14 @@ def parse_technique(raw: str | None) -> str | None:
         raise InvalidQuery(error.message, parameter="technique") from None
 
 
-def _text(raw: str | None) -> str | None:
-    return raw.strip() if raw is not None and raw.strip() else None
+def _text(raw: str | None, parameter: str) -> str | None:
+    """A free-text filter, stripped; ``None`` when blank. NUL cannot be stored, so it cannot
+    match either (and PostgreSQL refuses it even in a query)."""
+    if raw is None or not raw.strip():
+        return None
+    if "\x00" in raw:
+        raise InvalidQuery(f"{parameter} must not contain NUL (%00)", parameter=parameter)
+    return raw.strip()
 
 
 def search_query(
@@ -122,7 +124,7 @@ def search_query(
     if asked_since is not None and asked_until is not None and asked_until < asked_since:
         raise InvalidQuery("until is earlier than since", parameter="until")
     effective_since = clamp_to_lookback(asked_since, lookback_start)
-    tag_text = _text(tag)
+    tag_text = _text(tag, "tag")
     query = IndicatorQuery(
         types=parse_types(types),
         modified_since=effective_since,
@@ -130,8 +132,8 @@ def search_query(
         confidences=parse_confidences(confidence),
         tag=tag_text.lower() if tag_text is not None else None,
         technique=parse_technique(technique),
-        source=_text(source),
-        text=_text(q),
+        source=_text(source, "source"),
+        text=_text(q, "q"),
         status=status,
         max_tlp=max_tlp,
     )

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import orjson
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from iocfeed.auth.keys import ApiKey
 from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
@@ -290,6 +290,13 @@ class KeyCreate(BaseModel):
     expires: datetime | None = Field(
         default=None, description="Expiry (ISO 8601; UTC when no offset); null = never."
     )
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, name: str) -> str:
+        if not name.isprintable():
+            raise ValueError("name must not contain control characters")
+        return name
 
 
 def key_body(key: ApiKey, now: datetime) -> dict[str, Any]:
