@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Row
 
 from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 
@@ -52,7 +52,7 @@ _CONFIDENCES = {member.value: member for member in Confidence}
 _TLPS = {member.value: member for member in Tlp}
 
 
-def row_to_indicator(row: Row[Any]) -> Indicator:
+def row_to_indicator(row: Sequence[Any]) -> Indicator:
     """One ``indicator_versions`` row (all columns, in table order) → the version it stores."""
     # Unpacking by position is the read hot path's cheapest access to a row.
     (
