@@ -157,33 +157,41 @@ class IndicatorStore:
             return current_versions(connection, [(ioc_type, value)])[(ioc_type, value)][0]
 
     def expire_due(self, now: datetime, batch_size: int = 5000) -> int:
-        """Revoke every live indicator whose ``valid_until`` has passed (SPEC §1)."""
+        """Revoke every live indicator whose ``valid_until`` has passed (SPEC §1).
+
+        Candidates are found without the write lock (a scan that must not stall imports),
+        then re-read and revoked under it, so a concurrent change is never overwritten.
+        """
         expired = 0
+        due = to_us(now)
         while True:
-            with self.engine.begin() as connection:
-                clock = lock_write_clock(connection, now)
-                rows = connection.execute(
-                    select(versions)
+            with self.engine.connect() as connection:
+                keys = connection.execute(
+                    select(versions.c.type, versions.c.value)
                     .where(
                         versions.c.superseded_at.is_(None),
                         versions.c.revoked.is_(False),
-                        versions.c.valid_until <= to_us(now),
+                        versions.c.valid_until <= due,
                     )
                     .limit(batch_size)
                 ).all()
-                if not rows:
-                    return expired
+            if not keys:
+                return expired
+            with self.engine.begin() as connection:
+                clock = lock_write_clock(connection, now)
+                current = current_versions(connection, [(IocType(t), v) for t, v in keys])
                 writes = _BatchWrites()
-                for row in rows:
-                    indicator = row_to_indicator(row)
-                    writes.add(
-                        _Current.stored(indicator, row.seq),
-                        Merge(Outcome.UPDATED, revoke(indicator, now)),
-                        clock,
-                    )
+                for indicator, seq in current.values():
+                    still_due = indicator.valid_until is not None and indicator.valid_until <= now
+                    if still_due and not indicator.revoked:
+                        writes.add(
+                            _Current.stored(indicator, seq),
+                            Merge(Outcome.UPDATED, revoke(indicator, now)),
+                            clock,
+                        )
+                        expired += 1
                 writes.flush(connection)
                 _save_clock(connection, clock)
-                expired += len(rows)
 
 
 _INSERT_COLUMNS = tuple(column.name for column in versions.columns if column.name != "seq")
