@@ -25,7 +25,7 @@ def stored(database_url: str) -> dict[str, str]:
                 indicator_versions.c.superseded_at.is_(None)
             )
         )
-        found = dict(rows.tuples().all())
+        found: dict[str, str] = dict(rows.all())  # type: ignore[arg-type]
     engine.dispose()
     return found
 
