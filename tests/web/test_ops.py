@@ -9,6 +9,7 @@ import pytest
 
 from iocfeed.config import Settings
 from iocfeed.indicators.model import IndicatorInput, IocType
+from iocfeed.taxii.collections import ALL_COLLECTION_ID
 from iocfeed.web.app import create_app
 from tests.web.conftest import Site, TestClient
 
@@ -101,3 +102,12 @@ def test_audit_records_who_changed_what(sqlite_site: Site) -> None:
         (admin_id, "keys.revoke", {"key_id": new_id}, 1),
     ]
     assert all(r.at == sqlite_site.clock.now() for r in records)
+
+
+def test_landing_page_shows_connection_settings_and_no_data(sqlite_site: Site) -> None:
+    response = sqlite_site.client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "http://testserver/taxii2/api/" in response.text
+    assert ALL_COLLECTION_ID in response.text
+    assert "iocf_" not in response.text

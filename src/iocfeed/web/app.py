@@ -13,7 +13,7 @@ from iocfeed import __version__
 from iocfeed.clock import Clock
 from iocfeed.config import Settings, load_settings
 from iocfeed.services import Services, build_services
-from iocfeed.web import api, export, keys, ops, taxii
+from iocfeed.web import api, export, keys, ops, taxii, ui
 from iocfeed.web.errors import install_error_handlers
 from iocfeed.web.metrics import Metrics
 from iocfeed.web.middleware import RequestMiddleware
@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.services = built
     app.state.metrics = Metrics(built.search.counts_by_type)
     install_error_handlers(app)
+    app.include_router(ui.router)
     app.include_router(ops.router)
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(keys.router, prefix="/api/v1")
