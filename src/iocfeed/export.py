@@ -32,10 +32,10 @@ from typing import Any
 
 import orjson
 
-from iocfeed.errors import InvalidIndicator, InvalidQuery, LimitExceeded
-from iocfeed.indicators.fields import parse_timestamp
+from iocfeed.errors import InvalidQuery
 from iocfeed.indicators.model import Indicator, IocType, Tlp
 from iocfeed.indicators.query import IndicatorQuery, clamp_to_lookback
+from iocfeed.parameters import parse_limit, parse_time, parse_types
 from iocfeed.stix.bundle import build_objects, serialize_bundle, serialize_objects
 from iocfeed.stix.ids import derived_id
 from iocfeed.stix.markings import TLP_VERSIONS
@@ -59,7 +59,6 @@ class ExportFormat(enum.StrEnum):
     OBJECTS = "objects"
 
 
-TYPE_NAMES = ", ".join(kind.value for kind in IocType)
 FORMAT_NAMES = ", ".join(kind.value for kind in ExportFormat)
 TLP_NAMES = ", ".join(level.value for level in Tlp)
 
@@ -95,64 +94,6 @@ class ExportRequest:
             "tlp_version": self.options.tlp_version,
             "include_observables": self.options.include_observables,
         }
-
-
-def _split(values: str | Sequence[str] | None) -> list[str]:
-    """A repeatable parameter whose values may also be comma separated, blanks dropped."""
-    if values is None:
-        return []
-    if isinstance(values, str):
-        values = [values]
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
-
-
-def parse_types(values: str | Sequence[str] | None) -> frozenset[IocType]:
-    """``type``: IOC type names, repeated or comma separated; none means every type."""
-    chosen: set[IocType] = set()
-    for name in _split(values):
-        try:
-            chosen.add(IocType(name.lower()))
-        except ValueError:
-            raise InvalidQuery(
-                f"type must be one of {TYPE_NAMES}, got {name[:64]!r}", parameter="type"
-            ) from None
-    return frozenset(chosen)
-
-
-def parse_since(raw: str | datetime | None) -> datetime | None:
-    """``since``: an ISO 8601 date or timestamp, UTC when it carries no offset."""
-    if isinstance(raw, datetime):
-        if raw.utcoffset() is None:
-            raise InvalidQuery("since must carry a time zone", parameter="since")
-        return raw
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return parse_timestamp(raw)
-    except InvalidIndicator as error:
-        raise InvalidQuery(f"since: {error.message}", parameter="since") from None
-    except OverflowError:
-        raise InvalidQuery(f"since is out of range: {raw[:64]!r}", parameter="since") from None
-
-
-def parse_limit(raw: int | str | None, max_limit: int = MAX_LIMIT) -> int:
-    """``limit``: 1 to ``max_limit``, default 500; above the cap is LimitExceeded naming it."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return min(DEFAULT_LIMIT, max_limit)
-    try:
-        limit = int(raw.strip()) if isinstance(raw, str) else raw
-    except ValueError:
-        raise InvalidQuery(
-            f"limit must be an integer from 1 to {max_limit}, got {str(raw)[:64]!r}",
-            parameter="limit",
-        ) from None
-    if limit > max_limit:
-        raise LimitExceeded(f"limit must be at most {max_limit}, got {limit}", parameter="limit")
-    if limit < 1:
-        raise InvalidQuery(
-            f"limit must be between 1 and {max_limit}, got {limit}", parameter="limit"
-        )
-    return limit
 
 
 def parse_format(raw: str | ExportFormat | None) -> ExportFormat:
@@ -226,8 +167,8 @@ def parse_export_request(
     """
     return ExportRequest(
         types=parse_types(type),
-        since=parse_since(since),
-        limit=parse_limit(limit, max_limit),
+        since=parse_time(since, "since"),
+        limit=parse_limit(limit, default=DEFAULT_LIMIT, maximum=max_limit),
         format=parse_format(format),
         options=ExportOptions(
             include_identity=parse_boolean(include_identity, "include_identity", default=True),

@@ -20,11 +20,11 @@ from iocfeed.export import (
     DEFAULT_LIMIT,
     FORMAT_NAMES,
     TLP_NAMES,
-    TYPE_NAMES,
     parse_export_request,
     run_export,
 )
 from iocfeed.indicators.model import Tlp
+from iocfeed.parameters import TYPE_NAMES
 
 app = typer.Typer()
 

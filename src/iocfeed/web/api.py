@@ -22,6 +22,7 @@ from iocfeed.indicators.model import Indicator, IocType
 from iocfeed.indicators.normalize import canonicalize
 from iocfeed.indicators.query import Status
 from iocfeed.ingest import ImportSummary, ingest
+from iocfeed.parameters import parse_limit
 from iocfeed.services import Services
 from iocfeed.web import params
 from iocfeed.web.auth import require_scope, services
@@ -165,7 +166,9 @@ def search(
         max_tlp=principal.plan.max_tlp,
         lookback_start=principal.lookback_start(now),
     )
-    page_size = params.parse_limit(limit, built.settings.max_page_size)
+    page_size = parse_limit(
+        limit, default=params.DEFAULT_LIMIT, maximum=built.settings.max_page_size
+    )
     resume = params.parse_cursor(cursor)
     after, as_of = resume if resume is not None else (None, built.search.last_added())
     page = built.search.newest_first(

@@ -26,13 +26,13 @@ from iocfeed.export import (
     MAX_LIMIT,
     MEDIA_TYPE,
     TLP_NAMES,
-    TYPE_NAMES,
     ExportFormat,
     ExportResult,
     parse_export_request,
     run_export,
 )
 from iocfeed.indicators.model import Tlp
+from iocfeed.parameters import TYPE_NAMES
 from iocfeed.services import Services
 from iocfeed.web.auth import require_scope, services
 from iocfeed.web.schemas import RATE_HEADERS, error_responses, timestamp

@@ -16,36 +16,18 @@ import orjson
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from iocfeed.errors import InvalidIndicator, InvalidQuery, LimitExceeded
+from iocfeed.errors import InvalidIndicator, InvalidQuery
 from iocfeed.formats.jsonrecord import json_kind
 from iocfeed.indicators.attack import canonical_technique_id
-from iocfeed.indicators.fields import parse_timestamp
-from iocfeed.indicators.model import Confidence, IocType, Tlp
+from iocfeed.indicators.model import Confidence, Tlp
 from iocfeed.indicators.query import IndicatorQuery, Keyset, Status, clamp_to_lookback
+from iocfeed.parameters import parse_time, parse_types, split_values
 from iocfeed.taxii.paging import decode_cursor, encode_cursor
 
 DEFAULT_LIMIT = 100
 CURSOR = "next"
 
-TYPE_NAMES = ", ".join(kind.value for kind in IocType)
 CONFIDENCE_NAMES = ", ".join(level.value for level in Confidence)
-
-
-def split_values(values: Sequence[str] | None) -> list[str]:
-    """A repeatable parameter whose values may also be comma separated, blanks dropped."""
-    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
-
-
-def parse_types(values: Sequence[str] | None) -> frozenset[IocType]:
-    chosen: set[IocType] = set()
-    for name in split_values(values):
-        try:
-            chosen.add(IocType(name.lower()))
-        except ValueError:
-            raise InvalidQuery(
-                f"type must be one of {TYPE_NAMES}, got {name[:64]!r}", parameter="type"
-            ) from None
-    return frozenset(chosen)
 
 
 def parse_confidences(values: Sequence[str] | None) -> frozenset[Confidence]:
@@ -59,27 +41,6 @@ def parse_confidences(values: Sequence[str] | None) -> frozenset[Confidence]:
                 parameter="confidence",
             ) from None
     return frozenset(chosen)
-
-
-def parse_time(raw: str | None, parameter: str) -> datetime | None:
-    """An ISO 8601 date or timestamp (UTC when it has no offset), or ``None`` when absent."""
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return parse_timestamp(raw)
-    except InvalidIndicator as error:
-        raise InvalidQuery(f"{parameter}: {error.message}", parameter=parameter) from None
-
-
-def parse_limit(limit: int | None, maximum: int) -> int:
-    """The page size: ``DEFAULT_LIMIT`` when absent, at most ``maximum`` (400 naming the cap)."""
-    if limit is None:
-        return min(DEFAULT_LIMIT, maximum)
-    if limit > maximum:
-        raise LimitExceeded(f"limit must be at most {maximum}, got {limit}", parameter="limit")
-    if limit < 1:
-        raise InvalidQuery(f"limit must be between 1 and {maximum}, got {limit}", parameter="limit")
-    return limit
 
 
 def parse_technique(raw: str | None) -> str | None:

@@ -1,0 +1,122 @@
+"""The OASIS client (taxii2-client) against a real server over HTTP Basic, as Sentinel would.
+
+It walks discovery → API root → every collection with ``as_pages`` and must get every
+object exactly once, also while another writer adds and changes indicators.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from stix2validator import ValidationOptions, validate_parsed_json
+from taxii2client.v21 import Collection, Server, as_pages
+
+from iocfeed.demo import generate
+from iocfeed.indicators.model import Confidence
+from iocfeed.taxii.collections import ALL_COLLECTION_ID, COLLECTIONS
+from tests.conformance.conftest import REFERENCES, LiveServer
+
+PAGE = 500
+
+
+def served(pages: Iterable[dict[str, Any]]) -> list[str]:
+    return [obj["id"] for page in pages for obj in page.get("objects", [])]
+
+
+def test_discovery_to_every_collection_serves_each_object_once(live: LiveServer) -> None:
+    server = Server(live.discovery, user="sentinel", password=live.key)
+    assert [root.url for root in server.api_roots] == [live.api_root]
+    api_root = server.default
+    assert api_root.versions == ["application/taxii+json;version=2.1"]
+    assert [c.id for c in api_root.collections] == [c.id for c in COLLECTIONS]
+    total = 0
+    for collection in api_root.collections:
+        ids = served(as_pages(collection.get_objects, per_request=PAGE))
+        assert len(ids) == len(set(ids)), collection.title
+        assert set(ids[REFERENCES:]) == live.stored_ids(collection.id), collection.title
+        assert len(ids) == REFERENCES + len(live.stored_ids(collection.id))
+        total += len(ids) - REFERENCES
+    assert total > 2 * 2000  # the all and submissions collections, and every per-type one
+
+
+def test_manifest_walk_matches_the_objects_walk(live: LiveServer) -> None:
+    collection = Collection(
+        f"{live.api_root}collections/{ALL_COLLECTION_ID}/", user="u", password=live.key
+    )
+    records = [
+        (r["id"], r["version"])
+        for page in as_pages(collection.get_manifest, per_request=PAGE)
+        for r in page.get("objects", [])
+    ]
+    objects = [
+        (o["id"], o.get("modified", o["created"]))
+        for page in as_pages(collection.get_objects, per_request=PAGE)
+        for o in page.get("objects", [])
+    ]
+    assert records == objects
+
+
+def test_served_objects_pass_the_stix_validator(live: LiveServer) -> None:
+    collection = Collection(
+        f"{live.api_root}collections/{ALL_COLLECTION_ID}/", user="u", password=live.key
+    )
+    objects = collection.get_objects(limit=80)["objects"]
+    bundle = {"type": "bundle", "id": "bundle--2d5b4c57-4a6e-4b8c-9d3e-1f2a3b4c5d6e"}
+    result = validate_parsed_json({**bundle, "objects": objects}, ValidationOptions(version="2.1"))
+    assert result.is_valid and not result.warnings, result.errors or result.warnings
+
+
+def test_a_walk_during_writes_never_skips_or_repeats(live: LiveServer) -> None:
+    """A writer adds and changes indicators between pages; the walk sees its first snapshot."""
+    collection = Collection(
+        f"{live.api_root}collections/{ALL_COLLECTION_ID}/", user="u", password=live.key
+    )
+    before = live.stored_ids(ALL_COLLECTION_ID)
+    started = threading.Event()
+    stop = threading.Event()
+    store = live.services.indicators
+    existing = list(generate(400, seed=11, now=datetime.now(UTC)))
+
+    def writer() -> None:
+        started.wait(30)
+        fresh = generate(10_000, seed=99, now=datetime.now(UTC))
+        round_ = 0
+        while not stop.is_set() and round_ < 200:
+            round_ += 1
+            changed = [existing[(round_ * 7 + n) % len(existing)] for n in range(5)]
+            store.write(
+                [
+                    *[next(fresh) for _ in range(20)],
+                    *(
+                        type(item)(**{**_fields(item), "confidence": _other(item.confidence)})
+                        for item in changed
+                    ),
+                ],
+                datetime.now(UTC),
+            )
+            store.revoke(changed[0].type, changed[0].value, datetime.now(UTC))
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    ids: list[str] = []
+    try:
+        for page in as_pages(collection.get_objects, per_request=100):
+            ids += [obj["id"] for obj in page.get("objects", [])]
+            started.set()
+    finally:
+        stop.set()
+        thread.join()
+    assert len(ids) == len(set(ids))
+    assert set(ids[REFERENCES:]) == before
+    assert live.stored_ids(ALL_COLLECTION_ID) != before  # the writer did write meanwhile
+
+
+def _fields(item: Any) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in item.__dataclass_fields__}
+
+
+def _other(confidence: Confidence) -> Confidence:
+    return Confidence.LOW if confidence is not Confidence.LOW else Confidence.HIGH

@@ -1,0 +1,54 @@
+"""The shared TAXII 2.1 conformance tool (OASIS client plus raw HTTP checks) passes every check.
+
+It runs as a subprocess against a live server, with writes, on the writable collection
+(which serves every indicator, so the read checks cover the whole feed).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from iocfeed.taxii.collections import SUBMISSIONS_COLLECTION_ID
+from tests.conformance.conftest import LiveServer
+
+TOOL = Path(__file__).resolve().parents[3] / "shared" / "tools" / "taxii_conformance.py"
+CHECKS = 43
+
+
+def test_every_conformance_check_passes(live: LiveServer) -> None:
+    posted_value = "198.51.100.7"  # the tool posts this address; it must be new here
+    assert live.services.search.current(*_ipv4(posted_value)) is None
+    run = subprocess.run(  # noqa: S603 - our own interpreter and a fixed tool path
+        [
+            sys.executable,
+            str(TOOL),
+            "--discovery",
+            live.discovery,
+            "--api-root",
+            live.api_root,
+            "--collection",
+            SUBMISSIONS_COLLECTION_ID,
+            "--user",
+            "sentinel",
+            "--password",
+            live.key,
+            "--write",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    summary = re.search(r"(\d+) checks: (\d+) passed, (\d+) failed, (\d+) warnings", run.stdout)
+    assert summary is not None, run.stdout + run.stderr
+    assert summary.groups() == (str(CHECKS), str(CHECKS), "0", "0"), run.stdout
+    assert run.returncode == 0
+
+
+def _ipv4(value: str) -> tuple[object, str]:
+    from iocfeed.indicators.model import IocType
+
+    return IocType.IPV4, value
