@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from iocfeed.indicators.model import IocType
 from iocfeed.taxii.collections import SUBMISSIONS_COLLECTION_ID
 from tests.conformance.conftest import LiveServer
 
@@ -20,8 +21,8 @@ CHECKS = 43
 
 def test_every_conformance_check_passes(live: LiveServer) -> None:
     posted_value = "198.51.100.7"  # the tool posts this address; it must be new here
-    assert live.services.search.current(*_ipv4(posted_value)) is None
-    run = subprocess.run(  # noqa: S603 - our own interpreter and a fixed tool path
+    assert live.services.search.current(IocType.IPV4, posted_value) is None
+    run = subprocess.run(
         [
             sys.executable,
             str(TOOL),
@@ -46,9 +47,3 @@ def test_every_conformance_check_passes(live: LiveServer) -> None:
     assert summary is not None, run.stdout + run.stderr
     assert summary.groups() == (str(CHECKS), str(CHECKS), "0", "0"), run.stdout
     assert run.returncode == 0
-
-
-def _ipv4(value: str) -> tuple[object, str]:
-    from iocfeed.indicators.model import IocType
-
-    return IocType.IPV4, value

@@ -15,7 +15,6 @@ from iocfeed.cli.context import fail, services
 from iocfeed.cli.summary import print_summary, progress_bar
 from iocfeed.errors import InvalidIndicator
 from iocfeed.formats.detect import Format, detect_format
-from iocfeed.formats.reader import read_records
 from iocfeed.indicators.model import Rejected
 from iocfeed.indicators.normalize import (
     RecordDefaults,
@@ -23,7 +22,7 @@ from iocfeed.indicators.normalize import (
     parse_confidence,
     parse_tlp,
 )
-from iocfeed.ingest import ingest
+from iocfeed.ingest import ingest_stream
 
 app = typer.Typer()
 
@@ -109,8 +108,9 @@ def import_files(
                         )
 
                 with progress_bar(size, f"{path.name} ({fmt.value})") as advance:
-                    summary = ingest(
-                        read_records(_text(binary, advance), fmt),
+                    summary = ingest_stream(
+                        _text(binary, advance),
+                        fmt,
                         built.indicators,
                         built.clock,
                         defaults=defaults,

@@ -19,8 +19,21 @@ from iocfeed.indicators.model import RawIndicator, Rejected
 _VALUE_NAMES = "value, ioc, indicator or observable"
 
 
+CsvRow = tuple[int, list[str], dict[str, int]]
+"""One data row: the line it starts on, its cells, and the header's field → column index."""
+
+
 def read_csv(lines: Iterable[str]) -> Iterator[RawIndicator | Rejected]:
     """Each data row of a CSV file as a raw indicator, or the reason it cannot be read."""
+    return csv_records(csv_rows(lines))
+
+
+def csv_rows(lines: Iterable[str]) -> Iterator[CsvRow | Rejected]:
+    """The data rows of a CSV file, or why a row (or the header) cannot be read.
+
+    This is the part of reading that must see the file in order: the header comes first
+    and a quoted cell may span lines. ``csv_records`` then takes the rows one at a time.
+    """
     reader = csv.reader(without_bom(lines))
     columns: dict[str, int] | None = None
     consumed = 0
@@ -47,7 +60,13 @@ def read_csv(lines: Iterable[str]) -> Iterator[RawIndicator | Rejected]:
                 )
                 return
             continue
-        yield _record(line, row, columns)
+        yield line, row, columns
+
+
+def csv_records(rows: Iterable[CsvRow | Rejected]) -> Iterator[RawIndicator | Rejected]:
+    """Each data row as a raw indicator (rejections passed on as they come)."""
+    for item in rows:
+        yield item if isinstance(item, Rejected) else _record(*item)
 
 
 def _columns(header: Sequence[str]) -> dict[str, int]:

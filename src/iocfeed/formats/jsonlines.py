@@ -15,9 +15,14 @@ from iocfeed.formats.jsonrecord import record_from_json
 from iocfeed.indicators.model import RawIndicator, Rejected
 
 
-def read_jsonl(lines: Iterable[str]) -> Iterator[RawIndicator | Rejected]:
-    """Each non-blank line of a JSON Lines file as a raw indicator, or why it is not one."""
-    for line, text in enumerate(without_bom(lines), start=1):
+def read_jsonl(lines: Iterable[str], first_line: int = 1) -> Iterator[RawIndicator | Rejected]:
+    """Each non-blank line of a JSON Lines file as a raw indicator, or why it is not one.
+
+    ``first_line`` > 1 reads a later part of a file: numbering starts there, and only a
+    file's first line can carry a byte order mark.
+    """
+    source = without_bom(lines) if first_line == 1 else lines
+    for line, text in enumerate(source, start=first_line):
         content = text.strip()
         if not content:
             continue

@@ -37,9 +37,13 @@ _ATTEMPTS: tuple[re.Pattern[str], ...] = (
 )
 
 
-def read_text(lines: Iterable[str]) -> Iterator[RawIndicator | Rejected]:
-    """Every IOC found in the text, line by line, and the lines that look like failed IOCs."""
-    for line, text in enumerate(without_bom(lines), start=1):
+def read_text(lines: Iterable[str], first_line: int = 1) -> Iterator[RawIndicator | Rejected]:
+    """Every IOC found in the text, line by line, and the lines that look like failed IOCs.
+
+    ``first_line`` > 1 reads a later part of a file, as ``read_jsonl`` does.
+    """
+    source = without_bom(lines) if first_line == 1 else lines
+    for line, text in enumerate(source, start=first_line):
         found = extract_iocs(text)
         for ioc_type, value in found:
             yield RawIndicator(line=line, value=value, type=ioc_type.value)
