@@ -79,11 +79,3 @@ def test_bad_settings_fail_at_start_with_a_clear_message(
     config.write_text(content)
     with pytest.raises(ConfigurationError, match=complaint):
         load_settings(config)
-
-
-def test_readme_lists_every_taxii_collection_id() -> None:
-    from iocfeed.taxii.collections import COLLECTIONS
-
-    text = README.read_text("utf-8")
-    for collection in COLLECTIONS:
-        assert f"`{collection.id}`" in text, collection.title
