@@ -27,6 +27,7 @@ import orjson
 
 from iocfeed.errors import Forbidden, NotFound
 from iocfeed.formats.stixbundle import records_from_objects
+from iocfeed.indicators.cursor import encode_cursor
 from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Rejected, Tlp
 from iocfeed.indicators.normalize import RecordDefaults
 from iocfeed.indicators.query import IndicatorQuery
@@ -37,7 +38,6 @@ from iocfeed.stix.objects import ExportOptions, sdo_for
 from iocfeed.stix.timestamps import stix_timestamp
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.taxii import resources
-from iocfeed.taxii.paging import encode_cursor
 from iocfeed.taxii.query import Endpoint, ObjectsRequest, Params
 from iocfeed.taxii.references import DATE_ADDED as REFERENCE_DATE_ADDED
 from iocfeed.taxii.references import Reference, is_reference_position, reference_objects, selected

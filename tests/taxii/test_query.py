@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iocfeed.errors import InvalidQuery, NotFound
+from iocfeed.indicators.cursor import encode_cursor
 from iocfeed.indicators.model import HASH_TYPES, IocType, Tlp
 from iocfeed.indicators.query import LATEST, Keyset, VersionMatch, VersionSelector
 from iocfeed.taxii.collections import collection_by_id
-from iocfeed.taxii.paging import encode_cursor
 from iocfeed.taxii.query import (
     ALL_VERSIONS,
     ObjectsRequest,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from iocfeed.errors import InvalidQuery, NotFound
+from iocfeed.indicators.cursor import decode_cursor, encode_cursor
 from iocfeed.indicators.model import HASH_TYPES, IocType, Tlp
 from iocfeed.indicators.query import (
     LATEST,
@@ -26,7 +27,6 @@ from iocfeed.indicators.query import (
     VersionSelector,
 )
 from iocfeed.taxii.collections import ALL_TYPES, Collection
-from iocfeed.taxii.paging import decode_cursor, encode_cursor
 from iocfeed.taxii.timestamps import parse_timestamp
 
 Params = Mapping[str, Sequence[str]]

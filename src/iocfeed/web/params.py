@@ -19,10 +19,10 @@ from pydantic import ValidationError
 from iocfeed.errors import InvalidIndicator, InvalidQuery
 from iocfeed.formats.jsonrecord import json_kind
 from iocfeed.indicators.attack import canonical_technique_id
+from iocfeed.indicators.cursor import decode_cursor, encode_cursor
 from iocfeed.indicators.model import Confidence, Tlp
 from iocfeed.indicators.query import IndicatorQuery, Keyset, Status, clamp_to_lookback
 from iocfeed.parameters import parse_time, parse_types, split_values
-from iocfeed.taxii.paging import decode_cursor, encode_cursor
 
 DEFAULT_LIMIT = 100
 CURSOR = "next"

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iocfeed.errors import InvalidQuery
+from iocfeed.indicators.cursor import decode_cursor, encode_cursor
 from iocfeed.indicators.query import Keyset
-from iocfeed.taxii.paging import decode_cursor, encode_cursor
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 URL_SAFE = set(string.ascii_letters + string.digits + "-_")

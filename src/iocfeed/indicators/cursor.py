@@ -1,4 +1,7 @@
-"""The opaque TAXII ``next`` token (§3.4, §3.5): where a paging walk stands and what it sees.
+"""The opaque ``next`` token of every paging walk: where it stands and what it sees.
+
+TAXII's ``next`` (TAXII 2.1 §3.4, §3.5) and the REST search's ``next`` are both this token;
+the REST walk runs newest first, the TAXII walk oldest first, on the same keys.
 
 Theory of operation
 -------------------
