@@ -6,16 +6,16 @@ the REST walk runs newest first, the TAXII walk oldest first, on the same keys.
 Theory of operation
 -------------------
 TAXII 2.1 §3.3 sorts objects by the server's ``date_added``, oldest first. iocfeed walks
-that order with keyset pagination on ``(date_added, seq)`` ascending: ``seq`` is the
-version row's number and breaks ties, so thousands of versions written in one
-transaction with one ``date_added`` still page without loss. Each page asks the store for
-rows strictly after the last ``(date_added, seq)`` served -- one indexed range read, never
-an OFFSET, so the millionth page costs what the first does.
+that order with keyset pagination on ``date_added``, which the store's write clock makes
+unique and equal to commit order (``seq``, the version row's number, rides along for the
+record). Each page asks the store for rows strictly after the last ``date_added`` served --
+one indexed range read, never an OFFSET, so the millionth page costs what the first does.
 
 Position alone is not enough while writers are busy. With ``match[version]=last`` an
 object whose newer version lands mid-walk would move to the end of the order and be
 served twice, and its old version would vanish from the pages already passed. So the
-first page pins a snapshot, ``as_of`` (its request time), and every later page of the
+first page pins a snapshot, ``as_of`` (the newest ``date_added`` when the walk began), and
+every later page of the
 walk sees the store as it was then: versions added after ``as_of`` are invisible and a
 version superseded after ``as_of`` still counts as the latest. Concurrent adds and changes
 therefore neither skip nor repeat an object; the walk ends with ``more: false`` and the
