@@ -70,9 +70,7 @@ class _RandomUuids:
     @staticmethod
     def _format(hex32: str) -> str:
         variant = "89ab"[int(hex32[16], 16) & 3]  # RFC 9562 variant bits 10xx
-        return (
-            f"{hex32[:8]}-{hex32[8:12]}-4{hex32[13:16]}-{variant}{hex32[17:20]}-{hex32[20:]}"
-        )
+        return f"{hex32[:8]}-{hex32[8:12]}-4{hex32[13:16]}-{variant}{hex32[17:20]}-{hex32[20:]}"
 
 
 _uuids = _RandomUuids()
