@@ -3,33 +3,42 @@
 Each route checks the media types, authenticates, parses the filters with ``taxii.query``,
 calls one service method and renders with ``taxii.resources``. Every path answers with
 and without its trailing slash (TAXII URLs end in ``/``; clients differ in whether they
-keep it), without a redirect that some clients would not follow with credentials.
+keep it), without a redirect that some clients would not follow with credentials; only the
+form with the slash is in the OpenAPI document.
 
 Order of checks: the ``Accept`` header first (406), then ``Content-Type`` on writes (415),
 then the key (401), its rate (429) and its scope (403), then the collection and object
 (404). A request no TAXII response can satisfy is refused before any work, quota or
 database access is spent on it; negotiation reveals nothing a discovery request would not.
+
+The OpenAPI document describes every response as sent: the TAXII resources (``Taxii*``
+schemas below) and the TAXII error resource, all as ``application/taxii+json;version=2.1``.
+The filter parameters are read from the query string by ``taxii.query`` alone; they are
+documented here from its table of which endpoint takes which (``ENDPOINT_PARAMETERS``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, NotRequired
 
 import orjson
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
+from typing_extensions import TypedDict
 
 from iocfeed.auth.access import Principal
 from iocfeed.config import Scope
 from iocfeed.errors import Forbidden, NotAcceptable, UnsupportedMediaType
 from iocfeed.services import Services
 from iocfeed.taxii import collections, query, resources
-from iocfeed.taxii.media import TAXII_MEDIA_TYPE, acceptable, content_type_ok
+from iocfeed.taxii.media import STIX_MEDIA_TYPE, TAXII_MEDIA_TYPE, acceptable, content_type_ok
 from iocfeed.taxii_service import Reply, TaxiiService
 from iocfeed.web.auth import require_scope, services
 from iocfeed.web.params import body_error
+from iocfeed.web.schemas import RATE_HEADERS
 
 API_ROOT = "api"
 """The one API root's path segment: ``/taxii2/api/``."""
@@ -52,14 +61,411 @@ def envelope_content(request: Request) -> None:
         raise UnsupportedMediaType(f"Add Objects takes a TAXII envelope as {TAXII_MEDIA_TYPE}")
 
 
+class TaxiiResponse(JSONResponse):
+    """A TAXII 2.1 resource as ``application/taxii+json;version=2.1``; bytes are sent as is."""
+
+    media_type = TAXII_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else orjson.dumps(content)
+
+
 router = APIRouter(tags=["TAXII 2.1"], dependencies=[Depends(negotiate)])
 Reader = Annotated[Principal, Depends(require_scope(Scope.READ_TAXII))]
 Writer = Annotated[Principal, Depends(require_scope(Scope.WRITE_IOCS))]
 Built = Annotated[Services, Depends(services)]
 
 
+# --- the OpenAPI document: TAXII resources ---------------------------------------------------
+# Documentation only: the bodies are built as plain JSON by ``iocfeed.taxii.resources``. Keys
+# that TAXII marks optional are ``NotRequired``; TAXII omits an empty list rather than send
+# ``[]``, so a list may be absent.
+
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class StixObject(TypedDict):
+    """A STIX 2.1 object: an `indicator`, `vulnerability` or `attack-pattern`, or the
+    `identity` and TLP 2.0 `marking-definition` objects they refer to. Other STIX properties
+    follow the STIX 2.1 specification."""
+
+    type: Annotated[str, Field(description="STIX type, e.g. `indicator`.")]
+    id: Annotated[str, Field(description="STIX id, `<type>--<UUID>`; stable across versions.")]
+    spec_version: Annotated[str, Field(description="`2.1`.")]
+
+
+class TaxiiDiscovery(TypedDict):
+    """The discovery resource (TAXII 2.1 §4.1.1): this server's one API root."""
+
+    title: str
+    description: NotRequired[str]
+    contact: NotRequired[str]
+    default: NotRequired[Annotated[str, Field(description="URL of the default API root.")]]
+    api_roots: NotRequired[Annotated[list[str], Field(description="URLs of the API roots.")]]
+
+
+class TaxiiApiRoot(TypedDict):
+    """The API root resource (TAXII 2.1 §4.2.1)."""
+
+    title: str
+    description: NotRequired[str]
+    versions: Annotated[
+        list[str], Field(description=f"TAXII versions spoken: `{TAXII_MEDIA_TYPE}`.")
+    ]
+    max_content_length: Annotated[
+        int, Field(description="Largest request body accepted, in bytes (Add Objects).")
+    ]
+
+
+class TaxiiCollection(TypedDict):
+    """A collection resource (TAXII 2.1 §5.2.1), with what the calling key may do in it."""
+
+    id: Annotated[str, Field(description="The collection's id, a UUID fixed for ever.")]
+    title: str
+    description: NotRequired[str]
+    alias: NotRequired[
+        Annotated[str, Field(description="Short name, usable in place of the id in URLs.")]
+    ]
+    can_read: Annotated[bool, Field(description="Whether this key may read the collection.")]
+    can_write: Annotated[bool, Field(description="Whether this key may add objects to it.")]
+    media_types: NotRequired[
+        Annotated[list[str], Field(description=f"Media types of its objects: `{STIX_MEDIA_TYPE}`.")]
+    ]
+
+
+class TaxiiCollections(TypedDict):
+    """The collections resource (TAXII 2.1 §5.1.1); `{}` when there are none."""
+
+    collections: NotRequired[list[TaxiiCollection]]
+
+
+class TaxiiEnvelope(TypedDict):
+    """The envelope resource (TAXII 2.1 §3.7): one page of STIX objects, oldest `date_added`
+    first."""
+
+    more: NotRequired[
+        Annotated[
+            bool,
+            Field(description="Always sent here: true when another page follows (see `next`)."),
+        ]
+    ]
+    next: NotRequired[
+        Annotated[str, Field(description="Opaque token for the next page; send it back as `next`.")]
+    ]
+    objects: NotRequired[list[StixObject]]
+
+
+class TaxiiManifestRecord(TypedDict):
+    """One version of one object (TAXII 2.1 §5.3.1)."""
+
+    id: Annotated[str, Field(description="STIX id of the object.")]
+    date_added: Annotated[Timestamp, Field(description="When this server added this version.")]
+    version: Annotated[
+        str,
+        Field(description="The version's STIX `modified`; usable in `match[version]`."),
+    ]
+    media_type: NotRequired[Annotated[str, Field(description=f"`{STIX_MEDIA_TYPE}`.")]]
+
+
+class TaxiiManifest(TypedDict):
+    """The manifest resource (TAXII 2.1 §5.3.1): a page of manifest records, oldest
+    `date_added` first. `next` is added as in the envelope, for token paging."""
+
+    more: NotRequired[
+        Annotated[bool, Field(description="Always sent here: true when another page follows.")]
+    ]
+    next: NotRequired[Annotated[str, Field(description="Opaque token for the next page.")]]
+    objects: NotRequired[list[TaxiiManifestRecord]]
+
+
+class TaxiiVersions(TypedDict):
+    """The versions resource (TAXII 2.1 §5.8.1): the STIX `modified` of each version, oldest
+    first. `next` is added as in the envelope, for token paging."""
+
+    more: NotRequired[
+        Annotated[bool, Field(description="Always sent here: true when another page follows.")]
+    ]
+    next: NotRequired[Annotated[str, Field(description="Opaque token for the next page.")]]
+    versions: NotRequired[list[str]]
+
+
+class TaxiiStatusDetails(TypedDict):
+    """One posted object in a status resource (TAXII 2.1 §4.3.1, status-details)."""
+
+    id: Annotated[str, Field(description="STIX id of the posted object (empty if it had none).")]
+    version: Annotated[str, Field(description="Its `modified` (or `created`) as posted.")]
+    message: NotRequired[
+        Annotated[str, Field(description="Why it failed, or the indicator it merged into.")]
+    ]
+
+
+class TaxiiStatus(TypedDict):
+    """The status resource (TAXII 2.1 §4.3.1) of an Add Objects request. Writes complete
+    before the response, so `status` is `complete` and `pending_count` 0."""
+
+    id: Annotated[str, Field(description="Status id, for Get Status.")]
+    status: Annotated[str, Field(description="`complete` or `pending`.")]
+    request_timestamp: NotRequired[Timestamp]
+    total_count: int
+    success_count: int
+    successes: NotRequired[list[TaxiiStatusDetails]]
+    failure_count: int
+    failures: NotRequired[list[TaxiiStatusDetails]]
+    pending_count: int
+    pendings: NotRequired[list[TaxiiStatusDetails]]
+
+
+class TaxiiError(TypedDict):
+    """The error message resource (TAXII 2.1 §3.6.1) of every TAXII error."""
+
+    title: Annotated[str, Field(description="The HTTP reason phrase, e.g. `Not Found`.")]
+    description: NotRequired[Annotated[str, Field(description="What went wrong, for a person.")]]
+    error_id: NotRequired[
+        Annotated[str, Field(description="A UUID naming this occurrence, for support requests.")]
+    ]
+    error_code: NotRequired[
+        Annotated[
+            str,
+            Field(
+                description="Machine-readable code, e.g. `invalid_query`, `unauthenticated`, "
+                "`forbidden`, `not_found`, `not_acceptable`, `rate_limited`."
+            ),
+        ]
+    ]
+    http_status: NotRequired[
+        Annotated[str, Field(description='The HTTP status code as a string, e.g. `"404"`.')]
+    ]
+    external_details: NotRequired[str]
+    details: NotRequired[
+        Annotated[
+            dict[str, Any],
+            Field(
+                description="`parameter`: the query parameter or body field at fault; "
+                "`errors`: every problem found, when there were several."
+            ),
+        ]
+    ]
+
+
+# --- the OpenAPI document: responses ---------------------------------------------------------
+
+_ERRORS: dict[int, str] = {
+    400: "A filter has a value that cannot be used: `details.parameter` names it.",
+    401: "No API key, or one that is unknown, expired or revoked. Send it as `X-API-Key` or "
+    "as the HTTP Basic password (any username).",
+    403: "The key's plan lacks the scope this endpoint needs (`read:taxii`); the message "
+    "names the plan that has it.",
+    404: "No such collection: neither a collection id nor an alias.",
+    406: f"The `Accept` header does not admit `{TAXII_MEDIA_TYPE}` (`*/*`, "
+    "`application/*`, `application/taxii+json` and no header at all do).",
+    413: "The request body is larger than the API root's `max_content_length`.",
+    415: f"The body is not sent as `Content-Type: {TAXII_MEDIA_TYPE}` (a TAXII envelope; "
+    "`application/taxii+json` without a version is taken as 2.1).",
+    422: "The body is not a TAXII envelope: not JSON, not an object, or `objects` is not an array.",
+    429: "Over the plan's requests per minute; retry after `Retry-After` seconds.",
+}
+
+_ERROR_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "`Basic`: the key may be sent as the HTTP Basic password.",
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds until requests are accepted again.",
+            "schema": {"type": "string"},
+        },
+        **RATE_HEADERS,
+    },
+}
+
+_ERROR_SCHEMA = {"$ref": f"#/components/schemas/{TaxiiError.__name__}"}
+
+
+def errors(
+    *statuses: int, texts: Mapping[int, str] | None = None, model: bool = True
+) -> dict[int | str, dict[str, Any]]:
+    """``responses`` entries for error statuses: the TAXII error resource, TAXII media type.
+
+    ``texts`` say what a status means on this route, where the usual explanation does not
+    fit. ``model`` puts ``TaxiiError`` in the document's schemas; a route without a media
+    type of its own (Delete) passes ``False``, as FastAPI would file it under another one.
+    """
+    described = {**_ERRORS, **(texts or {})}
+    extra: dict[str, Any] = {"model": TaxiiError} if model else {}
+    return {
+        status: {
+            **extra,
+            "description": described[status],
+            **({"headers": _ERROR_HEADERS[status]} if status in _ERROR_HEADERS else {}),
+            "content": {TAXII_MEDIA_TYPE: {"schema": _ERROR_SCHEMA}},
+        }
+        for status in statuses
+    }
+
+
+_DATE_ADDED_HEADERS: dict[str, Any] = {
+    resources.DATE_ADDED_FIRST: {
+        "description": "`date_added` of the first object on this page (absent when it is empty).",
+        "schema": {"type": "string", "format": "date-time"},
+    },
+    resources.DATE_ADDED_LAST: {
+        "description": "`date_added` of the last object on this page (absent when it is "
+        "empty): send it as `added_after` to poll for what was added since.",
+        "schema": {"type": "string", "format": "date-time"},
+    },
+}
+
+
+def success(model: Any, description: str, *, paged: bool = False) -> dict[str, Any]:
+    """The ``responses`` entry of a TAXII resource served with the route's status."""
+    headers = {**_DATE_ADDED_HEADERS, **RATE_HEADERS} if paged else RATE_HEADERS
+    return {"model": model, "description": description, "headers": headers}
+
+
+# --- the OpenAPI document: parameters --------------------------------------------------------
+
+_ALIASES = ", ".join(f"`{collection.alias}`" for collection in collections.COLLECTIONS)
+
+COLLECTION_ID = Path(
+    description="The collection's id, a UUID listed by Get Collections, or its alias: "
+    f"{_ALIASES} (case-insensitive). `all` holds every IOC type; `submissions` is the one "
+    "collection that accepts Add Objects."
+)
+OBJECT_ID = Path(
+    description="STIX id of the object, `<type>--<UUID>`, e.g. "
+    "`indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f`, as in `objects` or a manifest."
+)
+STATUS_ID = Path(
+    description="The `id` of the status resource an Add Objects request answered with. Only "
+    "the key that made that request can read it."
+)
+
+
+def _list_parameter(name: str, description: str, example: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description + " Repeat the parameter or separate values with commas.",
+        "schema": {"type": "array", "items": {"type": "string"}},
+        "style": "form",
+        "explode": True,
+        "example": [example],
+    }
+
+
+_PARAMETERS: dict[str, dict[str, Any]] = {
+    query.ADDED_AFTER: {
+        "name": query.ADDED_AFTER,
+        "in": "query",
+        "required": False,
+        "description": "Only object versions added to the collection strictly after this time: "
+        "`date_added`, when this server stored the version, not its STIX `created` or "
+        "`modified`. An RFC 3339 timestamp, e.g. `2024-03-14T09:30:00.000000Z` (send `+` in "
+        "an offset as `%2B`). To poll for what is new, send the previous response's "
+        "`X-TAXII-Date-Added-Last`. Clamped to your plan's lookback: an earlier or missing "
+        "value reads from the start of the lookback (the identity and TLP marking definitions "
+        "the indicators refer to are served regardless, at `date_added` 1970-01-01).",
+        "schema": {"type": "string", "format": "date-time"},
+    },
+    query.LIMIT: {
+        "name": query.LIMIT,
+        "in": "query",
+        "required": False,
+        "description": f"Most objects per page, a positive integer. At most {TAXII_MAX_PAGE} "
+        "are served (fewer if the server's page size is set lower), which is also the "
+        "default; a larger value is lowered to that maximum, not refused. A page may hold "
+        "fewer: keep reading while `more` is true.",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+    query.NEXT: {
+        "name": query.NEXT,
+        "in": "query",
+        "required": False,
+        "description": "The opaque `next` token of the previous page (present when `more` is "
+        "true), to read the following page. Send the same filters with it; the walk sees the "
+        "collection as it stood at its first page, so objects added meanwhile neither repeat "
+        "nor go missing (the next poll gets them). Do not build or change a token.",
+        "schema": {"type": "string"},
+    },
+    query.MATCH_ID: _list_parameter(
+        query.MATCH_ID,
+        "Only the objects with these STIX ids (`<type>--<UUID>`).",
+        "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+    ),
+    query.MATCH_TYPE: _list_parameter(
+        query.MATCH_TYPE,
+        "Only objects of these STIX types: `indicator` (IP addresses, domains, URLs, file "
+        "hashes and email addresses), `vulnerability` (CVEs), `attack-pattern` (ATT&CK "
+        "techniques), `identity` and `marking-definition` (the producer and TLP markings the "
+        "others refer to). Other well-formed type names are not an error; they match nothing.",
+        "indicator",
+    ),
+    query.MATCH_VERSION: _list_parameter(
+        query.MATCH_VERSION,
+        "Which versions of each object: `last` (the default: the current version), `first` "
+        "(the original), `all` (every version; not combined with other values), or a STIX "
+        "`modified` timestamp such as `2024-01-31T12:00:00.000Z` for that exact version (as "
+        "listed by Get Object Versions or a manifest's `version`).",
+        "last",
+    ),
+    query.MATCH_SPEC_VERSION: _list_parameter(
+        query.MATCH_SPEC_VERSION,
+        "Only objects of these STIX specification versions, `n.m`. Every object here is STIX "
+        f"{query.SPEC_VERSION}; other versions match nothing.",
+        query.SPEC_VERSION,
+    ),
+}
+
+
+def filter_parameters(endpoint: query.Endpoint) -> dict[str, Any]:
+    """``openapi_extra`` listing the query parameters ``endpoint`` reads (``taxii.query``)."""
+    taken = query.ENDPOINT_PARAMETERS[endpoint]
+    return {"parameters": [spec for name, spec in _PARAMETERS.items() if name in taken]}
+
+
+ADD_OBJECTS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A TAXII envelope of STIX 2.1 objects. `indicator`, `vulnerability` "
+        "(with a CVE external reference) and `attack-pattern` (with an ATT&CK external "
+        "reference) objects are stored; `marking-definition`, `identity` and `relationship` "
+        "objects in the same envelope are read for TLP, source and techniques. The size is "
+        "limited by the API root's `max_content_length`.",
+        "content": {
+            TAXII_MEDIA_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "objects": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["type", "id"],
+                                "properties": {
+                                    "type": {"type": "string"},
+                                    "id": {"type": "string"},
+                                    "spec_version": {"type": "string"},
+                                },
+                            },
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+# --- routes -------------------------------------------------------------------------------
+
+
 def route(path: str, method: str, **options: Any) -> Callable[[Any], Any]:
-    """Register ``path`` and the same path without its trailing slash."""
+    """Register ``path`` and, outside the document, the same path without its trailing slash."""
+    options.setdefault("response_class", TaxiiResponse)
 
     def register(endpoint: Any) -> Any:
         router.add_api_route(path, endpoint, methods=[method], **options)
@@ -72,8 +478,7 @@ def route(path: str, method: str, **options: Any) -> Callable[[Any], Any]:
 
 
 def taxii(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    content = body if isinstance(body, bytes) else orjson.dumps(body)
-    return Response(content, status_code, headers, media_type=TAXII_MEDIA_TYPE)
+    return TaxiiResponse(body, status_code, headers)
 
 
 def reply(result: Reply) -> Response:
@@ -112,14 +517,41 @@ def filters(
     )
 
 
-@route("/", "GET")
+_READ = (401, 403, 406, 429)
+_UNFIT = {422: "The request does not fit this operation's parameters."}
+_NO_OBJECT = (
+    "No such collection, or nothing to return for this object: no object with this id, or "
+    "none of its versions that this key may read (TLP ceiling, lookback) and the filters "
+    "(`added_after`, `match[version]`) select."
+)
+_WRITE_FORBIDDEN = (
+    "The key's plan lacks `write:iocs`, or the collection is read-only: write to "
+    f"`submissions` ({collections.SUBMISSIONS_COLLECTION_ID})."
+)
+
+
+@route(
+    "/",
+    "GET",
+    summary="Server discovery",
+    description="TAXII 2.1 §4.1: the server's one API root, which is also the default. "
+    "Needs `read:taxii`.",
+    responses={200: success(TaxiiDiscovery, "The discovery resource."), **errors(*_READ)},
+)
 def discovery(request: Request, _principal: Reader) -> Response:
     """Server discovery (§4.1): the one API root, which is also the default."""
     root = str(request.base_url) + f"taxii2/{API_ROOT}/"
     return taxii(resources.discovery(title=TITLE, api_root=root))
 
 
-@route(f"/{API_ROOT}/", "GET")
+@route(
+    f"/{API_ROOT}/",
+    "GET",
+    summary="API root",
+    description="TAXII 2.1 §4.2: the TAXII version spoken (2.1 only) and the largest request "
+    "body Add Objects accepts. Needs `read:taxii`.",
+    responses={200: success(TaxiiApiRoot, "The API root resource."), **errors(*_READ)},
+)
 def api_root(_principal: Reader, built: Built) -> Response:
     """The API root (§4.2): TAXII 2.1, and the largest request body accepted."""
     body = resources.api_root(
@@ -130,13 +562,40 @@ def api_root(_principal: Reader, built: Built) -> Response:
     return taxii(body)
 
 
-@route(f"/{API_ROOT}/status/{{status_id}}/", "GET")
-def status(status_id: str, principal: Writer, built: Built) -> Response:
+@route(
+    f"/{API_ROOT}/status/{{status_id}}/",
+    "GET",
+    summary="Get Status",
+    description="TAXII 2.1 §4.3: the status resource of an Add Objects request made with the "
+    "same key, as it answered that request. Needs `write:iocs`.",
+    responses={
+        200: success(TaxiiStatus, "The status resource."),
+        **errors(
+            *_READ,
+            404,
+            422,
+            texts={
+                **_UNFIT,
+                403: "The key's plan lacks `write:iocs`.",
+                404: "No status with this id made by this key.",
+            },
+        ),
+    },
+)
+def status(status_id: Annotated[str, STATUS_ID], principal: Writer, built: Built) -> Response:
     """Get Status (§4.3) of an Add Objects request made with the same key."""
     return taxii(TaxiiService(built).status(status_id, key_id=principal.key.key_id))
 
 
-@route(f"/{API_ROOT}/collections/", "GET")
+@route(
+    f"/{API_ROOT}/collections/",
+    "GET",
+    summary="Get Collections",
+    description="TAXII 2.1 §5.1: every collection — `all`, one per IOC type, and the "
+    "writable `submissions` — with whether this key may read and write each. Collection ids "
+    "never change: store them in the TAXII client's settings. Needs `read:taxii`.",
+    responses={200: success(TaxiiCollections, "The collections resource."), **errors(*_READ)},
+)
 def collection_list(principal: Reader) -> Response:
     """Get Collections (§5.1): every collection, with what this key may do in it."""
     can_write = has_scope(principal, Scope.WRITE_IOCS)
@@ -147,24 +606,70 @@ def collection_list(principal: Reader) -> Response:
     return taxii(resources.collections(listed))
 
 
-@route(f"/{API_ROOT}/collections/{{collection_id}}/", "GET")
-def collection(collection_id: str, principal: Reader) -> Response:
+@route(
+    f"/{API_ROOT}/collections/{{collection_id}}/",
+    "GET",
+    summary="Get a Collection",
+    description="TAXII 2.1 §5.2: one collection, by id or alias, with whether this key may "
+    "read and write it. Needs `read:taxii`.",
+    responses={
+        200: success(TaxiiCollection, "The collection resource."),
+        **errors(*_READ, 404, 422, texts=_UNFIT),
+    },
+)
+def collection(collection_id: Annotated[str, COLLECTION_ID], principal: Reader) -> Response:
     """Get a Collection (§5.2), by id or alias."""
     found = collections.collection_by_id(collection_id)
     can_write = has_scope(principal, Scope.WRITE_IOCS)
     return taxii(collections.resource(found, can_read=True, can_write=can_write))
 
 
-@route(f"/{API_ROOT}/collections/{{collection_id}}/manifest/", "GET")
-def manifest(collection_id: str, request: Request, principal: Reader, built: Built) -> Response:
+_READ_NOTE = (
+    " Objects above your plan's highest TLP are never served, and `added_after` is clamped "
+    "to your plan's lookback. Needs `read:taxii`."
+)
+
+
+@route(
+    f"/{API_ROOT}/collections/{{collection_id}}/manifest/",
+    "GET",
+    summary="Get Object Manifests",
+    description="TAXII 2.1 §5.3: the id, `date_added`, version and media type of each object "
+    "version the filters select, oldest `date_added` first, in pages: what Get Objects would "
+    "return, without the objects." + _READ_NOTE,
+    openapi_extra=filter_parameters(query.Endpoint.MANIFEST),
+    responses={
+        200: success(TaxiiManifest, "One page of manifest records.", paged=True),
+        **errors(400, *_READ, 404, 422, texts=_UNFIT),
+    },
+)
+def manifest(
+    collection_id: Annotated[str, COLLECTION_ID], request: Request, principal: Reader, built: Built
+) -> Response:
     """Get Object Manifests (§5.3): id, date_added and version of each object, paged."""
     found = collections.collection_by_id(collection_id)
     parsed = filters(query.parse_manifest_request, request, principal, built, found)
     return reply(TaxiiService(built).manifest(parsed, params(request)))
 
 
-@route(f"/{API_ROOT}/collections/{{collection_id}}/objects/", "GET")
-def objects(collection_id: str, request: Request, principal: Reader, built: Built) -> Response:
+@route(
+    f"/{API_ROOT}/collections/{{collection_id}}/objects/",
+    "GET",
+    summary="Get Objects",
+    description="TAXII 2.1 §5.4: the STIX objects the filters select, oldest `date_added` "
+    "first, in pages of an envelope. A full read (no `added_after`) starts with the "
+    "producer identity and the TLP marking definitions the indicators refer to. To stay in "
+    "sync, poll with `added_after` set to the last `X-TAXII-Date-Added-Last`, and follow "
+    "`next` while `more` is true." + _READ_NOTE,
+    openapi_extra=filter_parameters(query.Endpoint.OBJECTS),
+    responses={
+        200: success(TaxiiEnvelope, "One page of STIX objects.", paged=True),
+        **errors(400, *_READ, 404, 422, texts=_UNFIT),
+    },
+)
+def objects(
+    collection_id: Annotated[str, COLLECTION_ID], request: Request, principal: Reader, built: Built
+) -> Response:
     """Get Objects (§5.4): an envelope of STIX objects, oldest ``date_added`` first."""
     found = collections.collection_by_id(collection_id)
     parsed = filters(query.parse_objects_request, request, principal, built, found)
@@ -176,9 +681,24 @@ def objects(collection_id: str, request: Request, principal: Reader, built: Buil
     "POST",
     dependencies=[Depends(envelope_content)],
     status_code=202,
+    summary="Add Objects",
+    description="TAXII 2.1 §5.5: import STIX 2.1 objects into the `submissions` collection, "
+    "like `iocfeed import` of a bundle; they then appear in the read collections. Good "
+    "objects are stored even when others fail: the status resource lists each object's "
+    "outcome. A new indicator keeps the id it was posted with (a UUIDv4 STIX id of the "
+    "right type); a value already known keeps its existing id, which the status reports. "
+    "Needs `write:iocs`.",
+    openapi_extra=ADD_OBJECTS_BODY,
+    responses={
+        202: success(TaxiiStatus, "The request is done: its status resource (`complete`)."),
+        **errors(*_READ, 404, 413, 415, 422, texts={403: _WRITE_FORBIDDEN}),
+    },
 )
 async def add_objects(
-    collection_id: str, request: Request, principal: Writer, built: Built
+    collection_id: Annotated[str, COLLECTION_ID],
+    request: Request,
+    principal: Writer,
+    built: Built,
 ) -> Response:
     """Add Objects (§5.5) to the writable collection; answers with the status resource."""
     found = collections.collection_by_id(collection_id)
@@ -198,9 +718,24 @@ async def add_objects(
     return taxii(result, status_code=202)
 
 
-@route(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", "GET")
+@route(
+    f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/",
+    "GET",
+    summary="Get an Object",
+    description="TAXII 2.1 §5.6: an envelope with the object's current version, or the "
+    "versions `match[version]` selects, oldest `date_added` first." + _READ_NOTE,
+    openapi_extra=filter_parameters(query.Endpoint.OBJECT),
+    responses={
+        200: success(TaxiiEnvelope, "The selected versions of the object.", paged=True),
+        **errors(400, *_READ, 404, 422, texts={**_UNFIT, 404: _NO_OBJECT}),
+    },
+)
 def get_object(
-    collection_id: str, object_id: str, request: Request, principal: Reader, built: Built
+    collection_id: Annotated[str, COLLECTION_ID],
+    object_id: Annotated[str, OBJECT_ID],
+    request: Request,
+    principal: Reader,
+    built: Built,
 ) -> Response:
     """Get an Object (§5.6): its latest version, or those ``match[version]`` selects."""
     found = collections.collection_by_id(collection_id)
@@ -210,8 +745,36 @@ def get_object(
     return reply(TaxiiService(built).object(parsed, params(request), object_id))
 
 
-@route(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/", "DELETE")
-def delete_object(collection_id: str, object_id: str, principal: Writer, built: Built) -> Response:
+@route(
+    f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/",
+    "DELETE",
+    response_class=Response,
+    summary="Delete an Object",
+    description="TAXII 2.1 §5.7, through the `submissions` collection: revokes the indicator "
+    "(publishes a new version with `revoked: true`) rather than erase it, so that SIEMs "
+    "polling the feed drop it. Deleting twice changes nothing. The producer identity and "
+    "TLP marking definitions cannot be deleted (403). Needs `write:iocs`.",
+    responses={
+        200: {"description": "Revoked. No body.", "headers": RATE_HEADERS},
+        **errors(
+            *_READ,
+            404,
+            422,
+            texts={
+                **_UNFIT,
+                403: _WRITE_FORBIDDEN + " Or the object is one this server publishes itself.",
+                404: "No such collection, or no object with this id that your plan may read.",
+            },
+            model=False,
+        ),
+    },
+)
+def delete_object(
+    collection_id: Annotated[str, COLLECTION_ID],
+    object_id: Annotated[str, OBJECT_ID],
+    principal: Writer,
+    built: Built,
+) -> Response:
     """Delete an Object (§5.7) from the writable collection: publishes it as revoked."""
     found = collections.collection_by_id(collection_id)
     if not found.can_write:
@@ -224,9 +787,24 @@ def delete_object(collection_id: str, object_id: str, principal: Writer, built: 
     return Response(status_code=200)
 
 
-@route(f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/versions/", "GET")
+@route(
+    f"/{API_ROOT}/collections/{{collection_id}}/objects/{{object_id}}/versions/",
+    "GET",
+    summary="Get Object Versions",
+    description="TAXII 2.1 §5.8: the STIX `modified` of every version of the object, oldest "
+    "first; each can be passed to `match[version]` of Get an Object." + _READ_NOTE,
+    openapi_extra=filter_parameters(query.Endpoint.VERSIONS),
+    responses={
+        200: success(TaxiiVersions, "The object's versions.", paged=True),
+        **errors(400, *_READ, 404, 422, texts={**_UNFIT, 404: _NO_OBJECT}),
+    },
+)
 def object_versions(
-    collection_id: str, object_id: str, request: Request, principal: Reader, built: Built
+    collection_id: Annotated[str, COLLECTION_ID],
+    object_id: Annotated[str, OBJECT_ID],
+    request: Request,
+    principal: Reader,
+    built: Built,
 ) -> Response:
     """Get Object Versions (§5.8): every version's ``modified``, oldest first."""
     found = collections.collection_by_id(collection_id)
