@@ -6,12 +6,13 @@ imports in bounded memory.
 
 Theory of operation: large files
 --------------------------------
-Reading and validating a record costs about as much CPU as merging and writing it, and
-writing must happen in one process, in file order. So ``ingest_stream`` hands the first
-half to worker processes: this process cuts the input into chunks of lines, a worker
-turns each chunk into validated inputs (or rejections, numbered with the file's own line
-numbers), and this process writes the results in the order the chunks were cut. At most
-``Parallelism.window`` chunks are in flight, so memory stays bounded whatever the length.
+Reading and validating a record costs over half as much CPU as merging and writing it,
+and writing must happen in one process, in file order. So ``ingest_stream`` hands reading
+and validation to a worker process: this process cuts the input into chunks of lines, the
+worker turns each chunk into validated inputs (or rejections, numbered with the file's own
+line numbers), and this process writes the results in the order the chunks were cut. At
+most ``Parallelism.window`` chunks are in flight, so memory stays bounded whatever the
+length, and a worker that is ahead waits for the writer.
 
 The batches handed to the store are the very batches ``ingest`` would make, so both paths
 store the same rows and report the same summary. Per format:
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -101,16 +103,17 @@ class ImportSummary:
         }
 
 
-def _spare_cores() -> int:
-    """Cores left beside this process's own; two workers already outrun one writer."""
-    return min((os.cpu_count() or 1) - 1, 2)
+def _default_workers() -> int:
+    """One worker when there is a core to spare: it reads and validates faster than this
+    process merges and writes, so a second would only wait."""
+    return 1 if (os.cpu_count() or 1) > 1 else 0
 
 
 @dataclass(frozen=True, slots=True)
 class Parallelism:
     """How ``ingest_stream`` spreads reading and validation over worker processes."""
 
-    workers: int = field(default_factory=_spare_cores)
+    workers: int = field(default_factory=_default_workers)
     """Worker processes; 0 reads everything in this process."""
     min_lines: int = 20_000
     """Inputs shorter than this are read in this process (a worker takes ~0.3 s to start)."""
@@ -175,7 +178,7 @@ def ingest_stream(
     head = list(islice(stream, parallel.min_lines)) if can_split else []
     if not can_split or len(head) < parallel.min_lines:
         return ingest(
-            READERS[fmt](chain(head, stream)),
+            READERS[fmt](chain(head, stream) if head else lines),
             store,
             clock,
             defaults=defaults,
@@ -186,7 +189,9 @@ def ingest_stream(
     loader = _Loader(store, clock, batch_size, on_progress, on_rejected)
     chunks = _chunks(chain(head, stream), fmt, defaults, parallel.chunk_lines)
     context = multiprocessing.get_context(_START_METHOD)
-    with ProcessPoolExecutor(parallel.workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        parallel.workers, mp_context=context, initializer=_ignore_interrupts
+    ) as pool:
         in_flight: deque[Future[list[_Validated]]] = deque()
         try:
             for chunk in chunks:
@@ -281,6 +286,11 @@ def _chunks(
     while piece := list(islice(items, size)):
         yield _Chunk(fmt, first_line, piece, defaults)
         first_line += len(piece)
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group: leave it to this process, which stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _validate_chunk(chunk: _Chunk) -> list[_Validated]:

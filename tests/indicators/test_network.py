@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from iocfeed.errors import InvalidIndicator
 from iocfeed.indicators.model import IocType
+from iocfeed.indicators.network import FILE_EXTENSIONS
 from iocfeed.indicators.normalize import canonicalize
 
 ACCEPTED = [
@@ -211,7 +212,7 @@ def test_defanged_ipv4_refangs(defanged: str) -> None:
 
 _ASCII_LABEL = st.from_regex(re.compile(r"[a-z0-9](?:[a-z0-9-]{0,20}[a-z0-9])?"), fullmatch=True)
 _TLD = st.from_regex(re.compile(r"[a-z]{2,10}"), fullmatch=True).filter(
-    lambda tld: tld not in {"pdf", "exe", "doc", "txt", "dll", "js", "gz", "xz", "db", "log"}
+    lambda tld: tld not in FILE_EXTENSIONS
 )
 _UNICODE_LABEL = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyzäöüéèñçøåžščłß", min_size=1, max_size=15
