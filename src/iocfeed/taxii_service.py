@@ -17,8 +17,7 @@ can read back what it posted; a value already known keeps its existing id (one i
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -33,10 +32,9 @@ from iocfeed.indicators.normalize import RecordDefaults
 from iocfeed.indicators.query import IndicatorQuery
 from iocfeed.ingest import validate
 from iocfeed.services import Services
-from iocfeed.stix.ids import SDO_TYPE, new_stix_id
+from iocfeed.stix.ids import SDO_TYPE
 from iocfeed.stix.objects import ExportOptions, sdo_for
 from iocfeed.stix.timestamps import stix_timestamp
-from iocfeed.store.indicators import IndicatorStore
 from iocfeed.taxii import resources
 from iocfeed.taxii.query import Endpoint, ObjectsRequest, Params
 from iocfeed.taxii.references import DATE_ADDED as REFERENCE_DATE_ADDED
@@ -240,11 +238,12 @@ class TaxiiService:
                     keep.append((item, posted))
                     continue
             plain.append(item)
-        if plain:
-            self.services.indicators.write(plain, now)
-        for round_ in _rounds(keep):
-            store = IndicatorStore(self.services.engine, _posted_ids(round_))
-            store.write([item for item, _ in round_], now)
+        if plain or keep:
+            self.services.indicators.write(
+                plain + [item for item, _ in keep],
+                now,
+                preferred_ids={(item.type, item.value): posted for item, posted in keep},
+            )
         successes = []
         for obj, item in accepted:
             current = search.current(item.type, item.value)
@@ -334,30 +333,3 @@ def _keepable(posted: str, ioc_type: IocType) -> bool:
         return uuid.UUID(raw).version == 4
     except ValueError:
         return False
-
-
-def _rounds(
-    keep: list[tuple[IndicatorInput, str]],
-) -> list[list[tuple[IndicatorInput, str]]]:
-    """Split inputs so that no write holds two of one IOC type.
-
-    The store asks for a new id by IOC type only, at the moment it adds an indicator;
-    with one input per type in a write, the id it is handed is that input's own.
-    """
-    by_type: dict[IocType, list[tuple[IndicatorInput, str]]] = defaultdict(list)
-    for entry in keep:
-        by_type[entry[0].type].append(entry)
-    depth = max((len(entries) for entries in by_type.values()), default=0)
-    return [
-        [entries[index] for entries in by_type.values() if index < len(entries)]
-        for index in range(depth)
-    ]
-
-
-def _posted_ids(round_: list[tuple[IndicatorInput, str]]) -> Callable[[IocType], str]:
-    ids = {item.type: posted for item, posted in round_}
-
-    def new_id(ioc_type: IocType) -> str:
-        return ids.pop(ioc_type, None) or new_stix_id(ioc_type)
-
-    return new_id

@@ -149,3 +149,25 @@ def test_modified_is_date_added_at_millisecond_precision(
         )
     domain = [v.modified for v in versions if v.type is IocType.DOMAIN]
     assert all(a < b for a, b in itertools.pairwise(domain))
+
+
+def test_preferred_ids_name_new_indicators_only(
+    store: IndicatorStore, search: IndicatorSearch
+) -> None:
+    store.write([ioc("domain", "known.example")], T0)
+    known = search.current(IocType.DOMAIN, "known.example")
+    assert known is not None
+    posted = "indicator--1f6a3f7e-33c5-4b4e-9a8e-2b3c4d5e6f70"
+    other = "indicator--2f6a3f7e-33c5-4b4e-9a8e-2b3c4d5e6f71"
+    store.write(
+        [ioc("domain", "new.example"), ioc("domain", "known.example", tags=("x",))],
+        T0,
+        preferred_ids={
+            (IocType.DOMAIN, "new.example"): posted,
+            (IocType.DOMAIN, "known.example"): other,
+        },
+    )
+    new = search.current(IocType.DOMAIN, "new.example")
+    updated = search.current(IocType.DOMAIN, "known.example")
+    assert new is not None and new.stix_id == posted
+    assert updated is not None and updated.stix_id == known.stix_id

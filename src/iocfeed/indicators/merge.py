@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from iocfeed.indicators.model import Indicator, IndicatorInput, IocType
+from iocfeed.indicators.model import Indicator, IndicatorInput
 
 _ONE_MS = timedelta(milliseconds=1)
 
@@ -100,11 +100,11 @@ def merge(
     current: Indicator | None,
     incoming: IndicatorInput,
     now: datetime,
-    new_stix_id: Callable[[IocType], str],
+    new_stix_id: Callable[[IndicatorInput], str],
 ) -> Merge:
     """Load ``incoming`` over ``current`` (the stored latest version, if any)."""
     if current is None or (current.revoked and not incoming.revoked):
-        return Merge(Outcome.ADDED, new_indicator(incoming, new_stix_id(incoming.type), now))
+        return Merge(Outcome.ADDED, new_indicator(incoming, new_stix_id(incoming), now))
     if current.revoked:
         return Merge(Outcome.UNCHANGED, current)
     first_seen = min(current.first_seen, incoming.first_seen or current.first_seen)

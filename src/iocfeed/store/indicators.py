@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -116,8 +116,27 @@ class IndicatorStore:
         self.engine = engine
         self._new_stix_id = new_stix_id
 
-    def write(self, inputs: Sequence[IndicatorInput], now: datetime) -> list[Outcome]:
-        """Merge ``inputs`` in one transaction; one outcome per input, in order."""
+    def write(
+        self,
+        inputs: Sequence[IndicatorInput],
+        now: datetime,
+        *,
+        preferred_ids: Mapping[tuple[IocType, str], str] | None = None,
+    ) -> list[Outcome]:
+        """Merge ``inputs`` in one transaction; one outcome per input, in order.
+
+        An indicator stored for the first time gets a fresh STIX id, or the one
+        ``preferred_ids`` names for its ``(type, value)`` (a producer's own id, kept when a
+        TAXII client posts it); the caller makes sure no other indicator holds that id.
+        """
+
+        def new_id(incoming: IndicatorInput) -> str:
+            if preferred_ids:
+                preferred = preferred_ids.get((incoming.type, incoming.value))
+                if preferred is not None:
+                    return preferred
+            return self._new_stix_id(incoming.type)
+
         with self.engine.begin() as connection:
             clock = lock_write_clock(connection, now)
             stored = current_versions(connection, {(i.type, i.value) for i in inputs})
@@ -127,9 +146,7 @@ class IndicatorStore:
             for incoming in inputs:
                 key = (incoming.type, incoming.value)
                 current = state.get(key)
-                result = merge(
-                    current.indicator if current else None, incoming, now, self._new_stix_id
-                )
+                result = merge(current.indicator if current else None, incoming, now, new_id)
                 outcomes.append(result.outcome)
                 state[key] = writes.add(current, result, clock)
             writes.flush(connection)
