@@ -52,6 +52,9 @@ STIX_TYPES: dict[str, frozenset[IocType]] = {
     "attack-pattern": frozenset({IocType.MITRE_ATTACK}),
 }
 
+MAX_PAGE = 1000
+"""The largest page a TAXII request gets (the server maximum); larger ``limit``s are lowered."""
+
 
 class Endpoint(enum.Enum):
     """The TAXII 2.1 read endpoints that take filters."""
@@ -135,8 +138,8 @@ def parse_objects_request(
     max_tlp: Tlp,
     lookback_start: datetime | None,
     now: datetime,
-    max_limit: int = 1000,
-    default_limit: int = 1000,
+    max_limit: int = MAX_PAGE,
+    default_limit: int = MAX_PAGE,
 ) -> ObjectsRequest:
     """Filters of Get Objects (§5.4): paging, ``match[id|type|version|spec_version]``."""
     return _parse(
@@ -159,8 +162,8 @@ def parse_manifest_request(
     max_tlp: Tlp,
     lookback_start: datetime | None,
     now: datetime,
-    max_limit: int = 1000,
-    default_limit: int = 1000,
+    max_limit: int = MAX_PAGE,
+    default_limit: int = MAX_PAGE,
 ) -> ObjectsRequest:
     """Filters of Get Object Manifests (§5.3): the same as Get Objects."""
     return _parse(
@@ -184,8 +187,8 @@ def parse_object_request(
     max_tlp: Tlp,
     lookback_start: datetime | None,
     now: datetime,
-    max_limit: int = 1000,
-    default_limit: int = 1000,
+    max_limit: int = MAX_PAGE,
+    default_limit: int = MAX_PAGE,
 ) -> ObjectsRequest:
     """Filters of Get an Object (§5.6): paging, ``match[version|spec_version]``.
 
@@ -212,8 +215,8 @@ def parse_versions_request(
     max_tlp: Tlp,
     lookback_start: datetime | None,
     now: datetime,
-    max_limit: int = 1000,
-    default_limit: int = 1000,
+    max_limit: int = MAX_PAGE,
+    default_limit: int = MAX_PAGE,
 ) -> ObjectsRequest:
     """Filters of Get Object Versions (§5.8): paging and ``match[spec_version]``; all versions."""
     return _parse(
