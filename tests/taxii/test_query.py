@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,11 +15,9 @@ from iocfeed.indicators.query import LATEST, Keyset, VersionMatch, VersionSelect
 from iocfeed.taxii.collections import collection_by_id
 from iocfeed.taxii.query import (
     ALL_VERSIONS,
+    Endpoint,
     ObjectsRequest,
-    parse_manifest_request,
-    parse_object_request,
-    parse_objects_request,
-    parse_versions_request,
+    parse_request,
 )
 from iocfeed.taxii.timestamps import format_timestamp
 
@@ -44,7 +41,8 @@ def objects(
     lookback: datetime | None = None,
     **options: int,
 ) -> ObjectsRequest:
-    return parse_objects_request(
+    return parse_request(
+        Endpoint.OBJECTS,
         _params(raw or {}),
         collection=collection_by_id(collection),
         max_tlp=Tlp.AMBER,
@@ -378,7 +376,8 @@ def test_match_spec_version_malformed(raw: str) -> None:
 
 def test_manifest_takes_the_same_filters() -> None:
     raw: Raw = {"match[type]": "vulnerability", "match[version]": "all", "limit": "5"}
-    manifest = parse_manifest_request(
+    manifest = parse_request(
+        Endpoint.MANIFEST,
         _params(raw),
         collection=collection_by_id("all"),
         max_tlp=Tlp.AMBER,
@@ -389,8 +388,9 @@ def test_manifest_takes_the_same_filters() -> None:
     assert manifest.query.types == {IocType.CVE}
 
 
-def _by_id(parse: Callable[..., ObjectsRequest], raw: Raw, object_id: str = ID_A) -> ObjectsRequest:
-    return parse(
+def _by_id(endpoint: Endpoint, raw: Raw, object_id: str = ID_A) -> ObjectsRequest:
+    return parse_request(
+        endpoint,
         _params(raw),
         collection=collection_by_id("all"),
         object_id=object_id,
@@ -401,36 +401,34 @@ def _by_id(parse: Callable[..., ObjectsRequest], raw: Raw, object_id: str = ID_A
 
 
 def test_object_by_id() -> None:
-    request = _by_id(parse_object_request, {"match[version]": "first", "match[id]": ID_B})
+    request = _by_id(Endpoint.OBJECT, {"match[version]": "first", "match[id]": ID_B})
     assert request.query.stix_ids == {ID_A}  # the path names the object
     assert request.query.versions == VersionMatch(frozenset({FIRST}))
     assert request.query.types == OBSERVABLES
 
 
 def test_object_by_id_ignores_type_filter() -> None:
-    request = _by_id(parse_object_request, {"match[type]": "vulnerability"})
+    request = _by_id(Endpoint.OBJECT, {"match[type]": "vulnerability"})
     assert request.matches_nothing is False
 
 
 def test_versions_default_to_all_and_ignore_version_filters() -> None:
-    request = _by_id(parse_versions_request, {"match[version]": "last", "match[type]": "x"})
+    request = _by_id(Endpoint.VERSIONS, {"match[version]": "last", "match[type]": "x"})
     assert request.query.versions == ALL_VERSIONS
     assert request.query.stix_ids == {ID_A}
     assert request.query.max_tlp is Tlp.GREEN
 
 
 def test_versions_take_paging_and_spec_version() -> None:
-    request = _by_id(parse_versions_request, {"limit": "2", "match[spec_version]": "2.0"})
+    request = _by_id(Endpoint.VERSIONS, {"limit": "2", "match[spec_version]": "2.0"})
     assert (request.limit, request.matches_nothing) == (2, True)
 
 
-@pytest.mark.parametrize("parse", [parse_object_request, parse_versions_request])
+@pytest.mark.parametrize("endpoint", [Endpoint.OBJECT, Endpoint.VERSIONS])
 @pytest.mark.parametrize("object_id", ["", "nope", "indicator--1", "../../etc/passwd"])
-def test_malformed_object_id_is_not_found(
-    parse: Callable[..., ObjectsRequest], object_id: str
-) -> None:
+def test_malformed_object_id_is_not_found(endpoint: Endpoint, object_id: str) -> None:
     with pytest.raises(NotFound):
-        _by_id(parse, {}, object_id=object_id)
+        _by_id(endpoint, {}, object_id=object_id)
 
 
 # --- fuzz ---------------------------------------------------------------------------------
@@ -453,7 +451,8 @@ NAMES = st.sampled_from(
 def test_any_parameters_parse_or_raise_invalid_query(params: dict[str, list[str]]) -> None:
     failure: InvalidQuery | None = None
     try:
-        request = parse_objects_request(
+        request = parse_request(
+            Endpoint.OBJECTS,
             params,
             collection=collection_by_id("all"),
             max_tlp=Tlp.CLEAR,

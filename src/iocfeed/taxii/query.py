@@ -131,119 +131,26 @@ class ObjectsRequest:
         return None if position is None else encode_cursor(position, self.as_of)
 
 
-def parse_objects_request(
-    params: Params,
-    *,
-    collection: Collection,
-    max_tlp: Tlp,
-    lookback_start: datetime | None,
-    now: datetime,
-    max_limit: int = MAX_PAGE,
-    default_limit: int = MAX_PAGE,
-) -> ObjectsRequest:
-    """Filters of Get Objects (§5.4): paging, ``match[id|type|version|spec_version]``."""
-    return _parse(
-        Endpoint.OBJECTS,
-        params,
-        collection=collection,
-        object_id=None,
-        max_tlp=max_tlp,
-        lookback_start=lookback_start,
-        now=now,
-        max_limit=max_limit,
-        default_limit=default_limit,
-    )
-
-
-def parse_manifest_request(
-    params: Params,
-    *,
-    collection: Collection,
-    max_tlp: Tlp,
-    lookback_start: datetime | None,
-    now: datetime,
-    max_limit: int = MAX_PAGE,
-    default_limit: int = MAX_PAGE,
-) -> ObjectsRequest:
-    """Filters of Get Object Manifests (§5.3): the same as Get Objects."""
-    return _parse(
-        Endpoint.MANIFEST,
-        params,
-        collection=collection,
-        object_id=None,
-        max_tlp=max_tlp,
-        lookback_start=lookback_start,
-        now=now,
-        max_limit=max_limit,
-        default_limit=default_limit,
-    )
-
-
-def parse_object_request(
-    params: Params,
-    *,
-    collection: Collection,
-    object_id: str,
-    max_tlp: Tlp,
-    lookback_start: datetime | None,
-    now: datetime,
-    max_limit: int = MAX_PAGE,
-    default_limit: int = MAX_PAGE,
-) -> ObjectsRequest:
-    """Filters of Get an Object (§5.6): paging, ``match[version|spec_version]``.
-
-    A path ``object_id`` that is not a STIX id names no object: :class:`NotFound`.
-    """
-    return _parse(
-        Endpoint.OBJECT,
-        params,
-        collection=collection,
-        object_id=object_id,
-        max_tlp=max_tlp,
-        lookback_start=lookback_start,
-        now=now,
-        max_limit=max_limit,
-        default_limit=default_limit,
-    )
-
-
-def parse_versions_request(
-    params: Params,
-    *,
-    collection: Collection,
-    object_id: str,
-    max_tlp: Tlp,
-    lookback_start: datetime | None,
-    now: datetime,
-    max_limit: int = MAX_PAGE,
-    default_limit: int = MAX_PAGE,
-) -> ObjectsRequest:
-    """Filters of Get Object Versions (§5.8): paging and ``match[spec_version]``; all versions."""
-    return _parse(
-        Endpoint.VERSIONS,
-        params,
-        collection=collection,
-        object_id=object_id,
-        max_tlp=max_tlp,
-        lookback_start=lookback_start,
-        now=now,
-        max_limit=max_limit,
-        default_limit=default_limit,
-    )
-
-
-def _parse(
+def parse_request(
     endpoint: Endpoint,
     params: Params,
     *,
     collection: Collection,
-    object_id: str | None,
+    object_id: str | None = None,
     max_tlp: Tlp,
     lookback_start: datetime | None,
     now: datetime,
-    max_limit: int,
-    default_limit: int,
+    max_limit: int = MAX_PAGE,
+    default_limit: int = MAX_PAGE,
 ) -> ObjectsRequest:
+    """The filters ``endpoint`` takes (``ENDPOINT_PARAMETERS``), parsed into one request.
+
+    Get Objects (§5.4) and Get Object Manifests (§5.3) take paging and every ``match[...]``;
+    Get an Object (§5.6) takes paging, ``match[version]`` and ``match[spec_version]`` for
+    the path's ``object_id``; Get Object Versions (§5.8) takes paging and
+    ``match[spec_version]`` and always selects every version. A path ``object_id`` that is
+    not a STIX id names no object: :class:`NotFound`. Other parameters are ignored (§3.4).
+    """
     allowed = ENDPOINT_PARAMETERS[endpoint]
     present = {name: values for name, values in params.items() if name in allowed}
     nothing = False

@@ -126,7 +126,7 @@ def has_scope(principal: Principal, scope: str) -> bool:
 
 
 def filters(
-    parse: Callable[..., query.ObjectsRequest],
+    endpoint: query.Endpoint,
     request: Request,
     principal: Principal,
     built: Services,
@@ -134,7 +134,8 @@ def filters(
     **extra: str,
 ) -> query.ObjectsRequest:
     now = built.clock.now()
-    return parse(
+    return query.parse_request(
+        endpoint,
         params(request),
         collection=collection,
         max_tlp=principal.plan.max_tlp,
@@ -277,7 +278,7 @@ def manifest(
 ) -> Response:
     """Get Object Manifests (§5.3): id, date_added and version of each object, paged."""
     found = collections.collection_by_id(collection_id)
-    parsed = filters(query.parse_manifest_request, request, principal, built, found)
+    parsed = filters(query.Endpoint.MANIFEST, request, principal, built, found)
     return reply(TaxiiService(built).manifest(parsed, params(request)))
 
 
@@ -301,7 +302,7 @@ def objects(
 ) -> Response:
     """Get Objects (§5.4): an envelope of STIX objects, oldest ``date_added`` first."""
     found = collections.collection_by_id(collection_id)
-    parsed = filters(query.parse_objects_request, request, principal, built, found)
+    parsed = filters(query.Endpoint.OBJECTS, request, principal, built, found)
     return reply(TaxiiService(built).objects(parsed, params(request)))
 
 
@@ -368,9 +369,7 @@ def get_object(
 ) -> Response:
     """Get an Object (§5.6): its latest version, or those ``match[version]`` selects."""
     found = collections.collection_by_id(collection_id)
-    parsed = filters(
-        query.parse_object_request, request, principal, built, found, object_id=object_id
-    )
+    parsed = filters(query.Endpoint.OBJECT, request, principal, built, found, object_id=object_id)
     return reply(TaxiiService(built).object(parsed, params(request), object_id))
 
 
@@ -437,9 +436,7 @@ def object_versions(
 ) -> Response:
     """Get Object Versions (§5.8): every version's ``modified``, oldest first."""
     found = collections.collection_by_id(collection_id)
-    parsed = filters(
-        query.parse_versions_request, request, principal, built, found, object_id=object_id
-    )
+    parsed = filters(query.Endpoint.VERSIONS, request, principal, built, found, object_id=object_id)
     return reply(TaxiiService(built).versions(parsed, params(request), object_id))
 
 
