@@ -17,7 +17,9 @@ POSTGRES_URL = os.environ.get(
     "IOCFEED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("IOCFEED_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples"
+# The shared folder beside the repository: real published samples and outside tools.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SAMPLES = SHARED / "data" / "samples"
 
 
 def sqlite_url(directory: Path) -> str:

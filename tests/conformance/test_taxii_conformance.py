@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 from iocfeed.indicators.model import IocType
 from iocfeed.taxii.collections import SUBMISSIONS_COLLECTION_ID
 from tests.conformance.conftest import LiveServer
+from tests.conftest import SHARED
 
-TOOL = Path(__file__).resolve().parents[3] / "shared" / "tools" / "taxii_conformance.py"
+TOOL = SHARED / "tools" / "taxii_conformance.py"
 CHECKS = 43
 
 

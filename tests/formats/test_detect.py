@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from iocfeed.formats.detect import SNIFF_CHARS, Format, detect_format
-
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "samples"
+from tests.conftest import SAMPLES
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import stix2
@@ -14,8 +13,8 @@ from hypothesis import strategies as st
 
 from iocfeed.formats.stixbundle import TLP_MARKINGS, read_stix, records_from_objects
 from iocfeed.indicators.model import RawIndicator, Rejected, Tlp
+from tests.conftest import SAMPLES
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "samples"
 UNIT42 = SAMPLES / "unit42"
 GANDCRAB_TECHNIQUES = (
     "T1016", "T1036.005", "T1057", "T1071.001", "T1095", "T1112", "T1211", "T1485",

@@ -11,8 +11,7 @@ import pytest
 
 from iocfeed.formats.text import attempted_ioc, read_text
 from iocfeed.indicators.model import RawIndicator, Rejected
-
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "samples"
+from tests.conftest import SAMPLES
 
 
 @pytest.fixture(scope="module")

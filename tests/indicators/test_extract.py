@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from iocfeed.indicators.extract import extract_iocs
 from iocfeed.indicators.model import IocType
+from tests.conftest import SAMPLES
 
-ESET_REPORT = Path(__file__).resolve().parents[3] / "shared/data/samples/eset/gamaredon.adoc"
+ESET_REPORT = SAMPLES / "eset" / "gamaredon.adoc"
 
 
 @pytest.mark.parametrize(
