@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,15 +69,22 @@ def write_jsonl(path: Path, count: int) -> None:
             out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
 
 
-def fresh_database(backend: str, workdir: Path) -> str:
+@contextmanager
+def fresh_database(backend: str, workdir: Path) -> Iterator[str]:
+    """An empty database of ``backend``; a PostgreSQL schema is dropped afterwards."""
     if backend == "sqlite":
-        return f"sqlite:///{workdir / f'{uuid.uuid4().hex}.db'}"
+        yield f"sqlite:///{workdir / f'{uuid.uuid4().hex}.db'}"
+        return
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     engine = open_engine(POSTGRES_URL)
     with engine.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
@@ -101,18 +110,18 @@ def migrate(url: str) -> None:
 
 
 def run_import(backend: str, source: Path, workdir: Path, count: int) -> Run:
-    url = fresh_database(backend, workdir)
-    migrate(url)
-    env = {**os.environ, "IOCFEED_DATABASE_URL": url, "TERM": "dumb"}
-    seconds, peak, _ = timed([sys.executable, "-m", "iocfeed", "import", str(source)], env)
+    with fresh_database(backend, workdir) as url:
+        migrate(url)
+        env = {**os.environ, "IOCFEED_DATABASE_URL": url, "TERM": "dumb"}
+        seconds, peak, _ = timed([sys.executable, "-m", "iocfeed", "import", str(source)], env)
     return Run(backend, "iocfeed import", seconds, peak, count)
 
 
 def run_floor(backend: str, source: Path, workdir: Path, count: int) -> Run:
-    url = fresh_database(backend, workdir)
-    migrate(url)
-    env = {**os.environ, "IOCFEED_DATABASE_URL": url}
-    _, peak, output = timed([sys.executable, "-m", "bench.raw_insert", str(source)], env)
+    with fresh_database(backend, workdir) as url:
+        migrate(url)
+        env = {**os.environ, "IOCFEED_DATABASE_URL": url}
+        _, peak, output = timed([sys.executable, "-m", "bench.raw_insert", str(source)], env)
     return Run(backend, "floor (raw executemany)", float(output), peak, count)
 
 
