@@ -223,3 +223,23 @@ def test_small_inputs_and_whole_documents_stay_in_this_process(sqlite_engine: En
         parallel=Parallelism(workers=1, min_lines=0),
     )
     assert (small.added, whole.added) == (1, 1)
+
+
+def test_bulk_load_refreshes_statistics_at_each_doubling(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refreshed: list[int] = []
+
+    class Counting(IndicatorStore):
+        def refresh_statistics(self) -> None:
+            refreshed.append(summary_added())
+
+    store = Counting(sqlite_engine, new_stix_id)
+
+    def summary_added() -> int:
+        return IndicatorSearch(sqlite_engine).counts_by_type()[IocType.IPV4]
+
+    monkeypatch.setattr("iocfeed.ingest.FIRST_STATISTICS", 10)
+    lines = "\n".join(f"198.51.{n // 250}.{n % 250}" for n in range(100))
+    ingest(read_records(io.StringIO(lines), Format.TEXT), store, FixedClock(T0), batch_size=10)
+    assert refreshed == [10, 20, 40, 80]

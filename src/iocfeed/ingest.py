@@ -56,6 +56,8 @@ if TYPE_CHECKING:  # the store is only handed in; workers need not import SQLAlc
     from iocfeed.store.indicators import IndicatorStore
 
 BATCH_SIZE = 5000
+# Added indicators after which a bulk load first refreshes the store's query statistics.
+FIRST_STATISTICS = 50_000
 # The summary keeps this many rejections for display; all of them reach ``on_rejected``.
 KEPT_REJECTIONS = 1000
 
@@ -224,6 +226,7 @@ class _Loader:
         self.on_rejected = on_rejected
         self.summary = ImportSummary()
         self.batch: list[IndicatorInput] = []
+        self.next_statistics = FIRST_STATISTICS
 
     def load(self, items: Iterable[IndicatorInput | Rejected]) -> None:
         batch = self.batch
@@ -246,6 +249,11 @@ class _Loader:
         for outcome in self.store.write(self.batch, self.clock.now()):
             self.summary.count(outcome)
         self.batch.clear()
+        if self.summary.added >= self.next_statistics:
+            # A bulk load outgrows the planner's statistics; refreshed at each doubling they
+            # stay within 2x of the truth (see IndicatorStore.refresh_statistics).
+            self.store.refresh_statistics()
+            self.next_statistics = 2 * self.summary.added
         if self.on_progress is not None:
             self.on_progress(self.summary)
 

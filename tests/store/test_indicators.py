@@ -6,7 +6,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from iocfeed.errors import NotFound
 from iocfeed.indicators.merge import Outcome
@@ -171,3 +171,16 @@ def test_preferred_ids_name_new_indicators_only(
     updated = search.current(IocType.DOMAIN, "known.example")
     assert new is not None and new.stix_id == posted
     assert updated is not None and updated.stix_id == known.stix_id
+
+
+def test_refresh_statistics_shows_postgresql_the_loaded_table(
+    store: IndicatorStore, engine: Engine
+) -> None:
+    store.write([ioc("ipv4", f"198.51.100.{n}") for n in range(200)], T0)
+    store.refresh_statistics()
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            estimated = connection.exec_driver_sql(
+                "SELECT reltuples FROM pg_class WHERE oid = 'indicator_versions'::regclass"
+            ).scalar_one()
+        assert estimated == 200

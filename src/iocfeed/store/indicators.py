@@ -153,6 +153,18 @@ class IndicatorStore:
             _save_clock(connection, clock)
         return outcomes
 
+    def refresh_statistics(self) -> None:
+        """Let PostgreSQL's planner see the table as it now is, after a large load.
+
+        With statistics of a much smaller table the planner turns the per-batch lookup of
+        current versions into a scan of every row of a type (measured: 7x slower at 600,000
+        rows); autovacuum catches up only about once a minute. SQLite plans these lookups
+        from the index alone and needs nothing.
+        """
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as connection:
+                connection.exec_driver_sql(f"ANALYZE {versions.name}")
+
     def revoke(self, ioc_type: IocType, value: str, now: datetime) -> Indicator:
         """Publish a revoked version of the indicator; revoking twice is a no-op."""
         with self.engine.begin() as connection:
