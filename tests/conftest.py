@@ -8,10 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, text
 
 from iocfeed.store.engine import open_engine
 from iocfeed.store.migrate import upgrade
+
+# The machines are small and shared: no per-example deadlines; CI runs the same examples
+# every time, so a failure there is reproducible rather than a roll of the dice.
+settings.register_profile("default", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 POSTGRES_URL = os.environ.get(
     "IOCFEED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
