@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from iocfeed.indicators.merge import Outcome, merge, next_modified, revoke, stix_timestamp
+from iocfeed.indicators.merge import Outcome, merge, millisecond_precision, next_modified, revoke
 from iocfeed.indicators.model import Confidence, Tlp
 from tests.factories import T0, ioc
 
@@ -19,8 +19,8 @@ def new_id(_type: object) -> str:
 def test_first_load_creates_version_with_fresh_id() -> None:
     result = merge(None, ioc(tags=("emotet",)), T0, new_id)
     assert result.outcome is Outcome.ADDED
-    assert result.indicator.created == result.indicator.modified == stix_timestamp(T0)
-    assert result.indicator.first_seen == stix_timestamp(T0)
+    assert result.indicator.created == result.indicator.modified == millisecond_precision(T0)
+    assert result.indicator.first_seen == millisecond_precision(T0)
     assert result.indicator.tags == ("emotet",)
 
 
@@ -39,7 +39,7 @@ def test_visible_change_is_new_version_with_same_id_and_later_modified() -> None
     assert result.indicator.stix_id == first.stix_id
     assert result.indicator.tags == ("a", "b")  # union, first-seen order
     assert result.indicator.confidence is Confidence.HIGH  # the newer source decides
-    assert result.indicator.modified == stix_timestamp(later)
+    assert result.indicator.modified == millisecond_precision(later)
     assert result.indicator.created == first.created
 
 

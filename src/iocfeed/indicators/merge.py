@@ -43,15 +43,15 @@ class Merge:
     """A new version (added/updated) or the current one with in-place fields (unchanged)."""
 
 
-def stix_timestamp(moment: datetime) -> datetime:
+def millisecond_precision(moment: datetime) -> datetime:
     """``moment`` truncated to the millisecond precision that STIX timestamps carry."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def next_modified(previous: datetime, now: datetime) -> datetime:
     """A ``modified`` strictly later than ``previous`` at STIX precision, normally ``now``."""
-    candidate = stix_timestamp(now)
-    return candidate if candidate > previous else stix_timestamp(previous) + _ONE_MS
+    candidate = millisecond_precision(now)
+    return candidate if candidate > previous else millisecond_precision(previous) + _ONE_MS
 
 
 def _union(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
@@ -73,7 +73,7 @@ def _visible(indicator: Indicator) -> tuple[object, ...]:
 
 def new_indicator(incoming: IndicatorInput, stix_id: str, now: datetime) -> Indicator:
     """The first version of an indicator never stored before."""
-    created = stix_timestamp(now)
+    created = millisecond_precision(now)
     first_seen = incoming.first_seen or incoming.last_seen or created
     last_seen = max(incoming.last_seen or first_seen, first_seen)
     return Indicator(
