@@ -318,3 +318,13 @@ def test_producer_identity() -> None:
     assert identity["identity_class"] == "organization"
     assert identity["created"] == identity["modified"]
     assert_stix_clean(bundle_of([identity]))
+
+
+def test_built_objects_are_not_shared_between_callers() -> None:
+    """Objects are built once per version; each caller still gets its own to change."""
+    from iocfeed.stix.objects import build_sdo
+
+    indicator = make_indicator(IocType.DOMAIN, "cached.example")
+    first = build_sdo(indicator, "marking-definition--x", None)
+    first["name"] = "changed by a caller"
+    assert build_sdo(indicator, "marking-definition--x", None)["name"] != "changed by a caller"

@@ -194,3 +194,15 @@ def test_walk_during_writes_never_skips_or_repeats(
     ids = [i.stix_id for i in served]
     assert len(ids) == len(set(ids)), "an object was served twice"
     assert set(ids) == at_start, "an object present at the start was skipped"
+
+
+def test_repeated_reads_see_in_place_changes(
+    store: IndicatorStore, search: IndicatorSearch
+) -> None:
+    """Decoded rows are reused across reads; a change to last_seen must still show."""
+    store.write([ioc(last_seen=T0)], T0)
+    first = search.newest_first(IndicatorQuery(), limit=5, after=None, now=T0).items[0]
+    store.write([ioc(last_seen=T0 + timedelta(days=3), source="honeypot")], T0)
+    again = search.newest_first(IndicatorQuery(), limit=5, after=None, now=T0).items[0]
+    assert (first.last_seen, first.source) == (T0, "")
+    assert (again.last_seen, again.source) == (T0 + timedelta(days=3), "honeypot")

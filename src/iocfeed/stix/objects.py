@@ -128,7 +128,17 @@ def sdo_for(indicator: Indicator, options: ExportOptions, producer: Producer) ->
 
 
 def build_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixObject:
-    """``sdo_for`` with the marking id and ``created_by_ref`` already decided."""
+    """``sdo_for`` with the marking id and ``created_by_ref`` already decided.
+
+    A stored version never changes, so its object is built once per process and marking
+    (feeds serve the same objects to every poll) and handed out as a shallow copy.
+    """
+    return dict(_built_sdo(indicator, marking, creator))
+
+
+# Bounded: about 1 KB an entry, the newest objects of a busy feed.
+@functools.lru_cache(maxsize=20_000)
+def _built_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixObject:
     sdo = _common(indicator, creator)
     if indicator.type is IocType.CVE:
         _vulnerability(sdo, indicator)

@@ -18,6 +18,7 @@ as "latest" the version that was latest then (``superseded_at`` NULL or later th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -50,6 +51,11 @@ from iocfeed.store.schema import indicator_versions as versions
 from iocfeed.store.schema import write_clock
 
 v = versions.c
+
+# A version row changes only in ``last_seen`` and ``source``, which are part of the row, so
+# the whole row is a safe key: feeds read the same newest versions on every poll, and
+# decoding a row costs more than the SQL that fetched it. Bounded to the newest ~20,000.
+_decoded = functools.lru_cache(maxsize=20_000)(row_to_indicator)
 
 
 def _like_escape(text: str) -> str:
@@ -186,7 +192,7 @@ class IndicatorSearch:
             if after is not None:
                 where.append(v.date_added > to_us(after.at))
             statement = select(versions).where(*where).order_by(v.date_added).limit(limit + 1)
-            items = [row_to_indicator(row) for row in connection.execute(statement)]
+            items = [_decoded(tuple(row)) for row in connection.execute(statement)]
         page = _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
         return page, from_us(as_of)
 
@@ -217,7 +223,7 @@ class IndicatorSearch:
 
     def _fetch(self, statement: Select[Any]) -> list[Indicator]:
         with self.engine.connect() as connection:
-            return [row_to_indicator(row) for row in connection.execute(statement)]
+            return [_decoded(tuple(row)) for row in connection.execute(statement)]
 
     @staticmethod
     def _last_added(connection: Connection) -> int:

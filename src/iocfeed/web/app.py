@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from iocfeed import __version__
 from iocfeed.clock import Clock
 from iocfeed.config import Settings, load_settings
+from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
 from iocfeed.web import api, export, keys, ops, taxii, ui
 from iocfeed.web.errors import install_error_handlers
@@ -47,6 +48,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Load the ATT&CK catalogue (~0.8 s) before the first request needs it.
+        await asyncio.to_thread(attack.catalogue)
         sweeper = None
         if settings.expiry_sweep_seconds > 0:
             sweeper = asyncio.create_task(_sweep_expired(built))
