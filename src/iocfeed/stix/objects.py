@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 
 from iocfeed.indicators import attack
 from iocfeed.indicators.model import TLP_BY_CONFIDENCE, Confidence, Indicator, IocType, Tlp
+from iocfeed.memo import Memo
 from iocfeed.stix.ids import SDO_TYPE, derived_id, relationship_id, sco_id
 from iocfeed.stix.markings import TLP_VERSIONS, marking_id
 from iocfeed.stix.patterns import pattern_for
@@ -133,12 +134,15 @@ def build_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixOb
     A stored version never changes, so its object is built once per process and marking
     (feeds serve the same objects to every poll) and handed out as a shallow copy.
     """
-    return dict(_built_sdo(indicator, marking, creator))
+    key = (indicator.stix_id, indicator.modified, marking, creator)
+    return dict(_BUILT.get(key, lambda: _build_sdo(indicator, marking, creator)))
 
 
-# Bounded: about 1 KB an entry, the newest objects of a busy feed.
-@functools.lru_cache(maxsize=20_000)
-def _built_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixObject:
+# A version (id and modified) fixes its SDO; a few pages of them are kept.
+_BUILT: Memo[StixObject] = Memo(capacity=5000)
+
+
+def _build_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixObject:
     sdo = _common(indicator, creator)
     if indicator.type is IocType.CVE:
         _vulnerability(sdo, indicator)

@@ -18,7 +18,6 @@ as "latest" the version that was latest then (``superseded_at`` NULL or later th
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -29,6 +28,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Row,
     Select,
     and_,
     false,
@@ -46,16 +46,24 @@ from iocfeed.indicators.query import (
     Status,
     VersionSelector,
 )
+from iocfeed.memo import Memo
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
 from iocfeed.store.schema import indicator_versions as versions
 from iocfeed.store.schema import write_clock
 
 v = versions.c
 
-# A version row changes only in ``last_seen`` and ``source``, which are part of the row, so
-# the whole row is a safe key: feeds read the same newest versions on every poll, and
-# decoding a row costs more than the SQL that fetched it. Bounded to the newest ~20,000.
-_decoded = functools.lru_cache(maxsize=20_000)(row_to_indicator)
+# A version row changes only in ``last_seen`` and ``source``; with its row number and STIX
+# id (random, so rows of different databases never share a key) they key its decoded
+# value. Feeds read the same newest versions on every poll, and decoding a row costs more
+# than the SQL that fetched it.
+_DECODED: Memo[Indicator] = Memo(capacity=5000)
+
+
+def _decoded(row: Row[Any]) -> Indicator:
+    return _DECODED.get(
+        (row.seq, row.stix_id, row.last_seen, row.source), lambda: row_to_indicator(row)
+    )
 
 
 def _like_escape(text: str) -> str:
@@ -192,7 +200,7 @@ class IndicatorSearch:
             if after is not None:
                 where.append(v.date_added > to_us(after.at))
             statement = select(versions).where(*where).order_by(v.date_added).limit(limit + 1)
-            items = [_decoded(tuple(row)) for row in connection.execute(statement)]
+            items = [_decoded(row) for row in connection.execute(statement)]
         page = _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
         return page, from_us(as_of)
 
@@ -223,7 +231,7 @@ class IndicatorSearch:
 
     def _fetch(self, statement: Select[Any]) -> list[Indicator]:
         with self.engine.connect() as connection:
-            return [_decoded(tuple(row)) for row in connection.execute(statement)]
+            return [_decoded(row) for row in connection.execute(statement)]
 
     @staticmethod
     def _last_added(connection: Connection) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -50,6 +51,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Load the ATT&CK catalogue (~0.8 s) before the first request needs it.
         await asyncio.to_thread(attack.catalogue)
+        # Everything built so far lives as long as the process: keep it out of the cyclic
+        # collector's full passes, which otherwise rescan it while pages are served.
+        gc.freeze()
         sweeper = None
         if settings.expiry_sweep_seconds > 0:
             sweeper = asyncio.create_task(_sweep_expired(built))
