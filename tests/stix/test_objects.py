@@ -328,3 +328,18 @@ def test_built_objects_are_not_shared_between_callers() -> None:
     first = build_sdo(indicator, "marking-definition--x", None)
     first["name"] = "changed by a caller"
     assert build_sdo(indicator, "marking-definition--x", None)["name"] != "changed by a caller"
+
+
+def test_versions_with_one_id_and_time_but_other_values_build_their_own_objects() -> None:
+    """Two stores may hold a posted id at the same instant; their objects must not mix."""
+    from dataclasses import replace
+
+    from iocfeed.stix.objects import build_sdo
+
+    first = make_indicator(IocType.DOMAIN, "first.example")
+    second = replace(first, value="second.example")
+    built = [build_sdo(i, "marking-definition--x", None)["pattern"] for i in (first, second)]
+    assert built == [
+        "[domain-name:value = 'first.example']",
+        "[domain-name:value = 'second.example']",
+    ]

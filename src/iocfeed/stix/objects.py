@@ -134,11 +134,12 @@ def build_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixOb
     A stored version never changes, so its object is built once per process and marking
     (feeds serve the same objects to every poll) and handed out as a shallow copy.
     """
-    key = (indicator.stix_id, indicator.modified, marking, creator)
+    key = (indicator, marking, creator)
     return dict(_BUILT.get(key, lambda: _build_sdo(indicator, marking, creator)))
 
 
-# A version (id and modified) fixes its SDO; a few pages of them are kept.
+# A stored version (the whole value, so versions of different stores never mix) fixes its
+# SDO; a few pages of them are kept.
 _BUILT: Memo[StixObject] = Memo(capacity=5000)
 
 

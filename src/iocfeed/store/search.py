@@ -53,17 +53,9 @@ from iocfeed.store.schema import write_clock
 
 v = versions.c
 
-# A version row changes only in ``last_seen`` and ``source``; with its row number and STIX
-# id (random, so rows of different databases never share a key) they key its decoded
-# value. Feeds read the same newest versions on every poll, and decoding a row costs more
-# than the SQL that fetched it.
-_DECODED: Memo[Indicator] = Memo(capacity=5000)
-
-
-def _decoded(row: Row[Any]) -> Indicator:
-    return _DECODED.get(
-        (row.seq, row.stix_id, row.last_seen, row.source), lambda: row_to_indicator(row)
-    )
+# Decoded rows kept per store (a few pages): feeds read the same newest versions on every
+# poll, and decoding a row costs more than the SQL that fetched it.
+DECODED_ROWS = 5000
 
 
 def _like_escape(text: str) -> str:
@@ -149,6 +141,13 @@ class IndicatorSearch:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._decoded_rows: Memo[Indicator] = Memo(capacity=DECODED_ROWS)
+
+    def _decoded(self, row: Row[Any]) -> Indicator:
+        """A row's version; a row changes only in ``last_seen`` and ``source``, so with its
+        row number and STIX id they name what it decodes to."""
+        key = (row.seq, row.stix_id, row.last_seen, row.source)
+        return self._decoded_rows.get(key, lambda: row_to_indicator(row))
 
     def newest_first(
         self, query: IndicatorQuery, *, limit: int, after: Keyset | None, now: datetime
@@ -200,7 +199,7 @@ class IndicatorSearch:
             if after is not None:
                 where.append(v.date_added > to_us(after.at))
             statement = select(versions).where(*where).order_by(v.date_added).limit(limit + 1)
-            items = [_decoded(row) for row in connection.execute(statement)]
+            items = [self._decoded(row) for row in connection.execute(statement)]
         page = _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
         return page, from_us(as_of)
 
@@ -231,7 +230,7 @@ class IndicatorSearch:
 
     def _fetch(self, statement: Select[Any]) -> list[Indicator]:
         with self.engine.connect() as connection:
-            return [_decoded(row) for row in connection.execute(statement)]
+            return [self._decoded(row) for row in connection.execute(statement)]
 
     @staticmethod
     def _last_added(connection: Connection) -> int:
