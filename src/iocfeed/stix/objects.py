@@ -134,13 +134,18 @@ def build_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixOb
     A stored version never changes, so its object is built once per process and marking
     (feeds serve the same objects to every poll) and handed out as a shallow copy.
     """
-    key = (indicator, marking, creator)
-    return dict(_BUILT.get(key, lambda: _build_sdo(indicator, marking, creator)))
+    # Keyed by the version object itself: the store hands out the same object for the same
+    # stored version, and an entry keeps its object alive, so its id cannot be reused.
+    kept = _BUILT.get(
+        (id(indicator), marking, creator),
+        lambda: (indicator, _build_sdo(indicator, marking, creator)),
+    )
+    if kept[0] is not indicator:  # impossible while the entry lives; never wrong if it were
+        return _build_sdo(indicator, marking, creator)
+    return dict(kept[1])
 
 
-# A stored version (the whole value, so versions of different stores never mix) fixes its
-# SDO; a few pages of them are kept.
-_BUILT: Memo[StixObject] = Memo(capacity=5000)
+_BUILT: Memo[tuple[Indicator, StixObject]] = Memo(capacity=5000)
 
 
 def _build_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixObject:
