@@ -1,26 +1,15 @@
-"""The bounded memo: made once per key, emptied when full."""
+"""The bounded memo: values kept per key, emptied when full."""
 
 from __future__ import annotations
 
 from iocfeed.memo import Memo
 
 
-def test_values_are_made_once_per_key_and_the_memo_stays_bounded() -> None:
-    made: list[int] = []
-    memo: Memo[str] = Memo(capacity=3)
-
-    def make(n: int) -> str:
-        made.append(n)
-        return f"value {n}"
-
-    assert [memo.get(n, lambda n=n: make(n)) for n in (1, 2, 1, 3, 2)] == [
-        "value 1",
-        "value 2",
-        "value 1",
-        "value 3",
-        "value 2",
-    ]
-    assert made == [1, 2, 3]
-    memo.get(4, lambda: make(4))  # full: emptied, then 4 kept
-    memo.get(1, lambda: make(1))
-    assert made == [1, 2, 3, 4, 1]
+def test_values_are_kept_per_key_and_the_memo_stays_bounded() -> None:
+    memo: Memo[str] = Memo(capacity=2)
+    assert memo.get(1) is None
+    assert memo.put(1, "one") == "one"
+    memo.put(2, "two")
+    assert (memo.get(1), memo.get(2)) == ("one", "two")
+    memo.put(3, "three")  # full: emptied first, then 3 kept
+    assert (memo.get(1), memo.get(2), memo.get(3)) == (None, None, "three")

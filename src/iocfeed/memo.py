@@ -8,7 +8,7 @@ bookkeeping, which costs more than it saves on a walk that never repeats itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -18,12 +18,12 @@ class Memo(Generic[V]):
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._values: dict[Hashable, V] = {}
+        # Bound once: these run for every row of every page.
+        self.get = self._values.get
 
-    def get(self, key: Hashable, make: Callable[[], V]) -> V:
-        """The value kept for ``key``, made (and kept) on first use."""
-        value = self._values.get(key)
-        if value is None:
-            if len(self._values) >= self.capacity:
-                self._values.clear()
-            value = self._values[key] = make()
+    def put(self, key: Hashable, value: V) -> V:
+        """Keep ``value`` for ``key`` (emptying the memo first when it is full)."""
+        if len(self._values) >= self.capacity:
+            self._values.clear()
+        self._values[key] = value
         return value

@@ -136,12 +136,10 @@ def build_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixOb
     """
     # Keyed by the version object itself: the store hands out the same object for the same
     # stored version, and an entry keeps its object alive, so its id cannot be reused.
-    kept = _BUILT.get(
-        (id(indicator), marking, creator),
-        lambda: (indicator, _build_sdo(indicator, marking, creator)),
-    )
-    if kept[0] is not indicator:  # impossible while the entry lives; never wrong if it were
-        return _build_sdo(indicator, marking, creator)
+    key = (id(indicator), marking, creator)
+    kept = _BUILT.get(key)
+    if kept is None or kept[0] is not indicator:
+        kept = _BUILT.put(key, (indicator, _build_sdo(indicator, marking, creator)))
     return dict(kept[1])
 
 

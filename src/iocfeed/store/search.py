@@ -147,7 +147,8 @@ class IndicatorSearch:
         """A row's version; a row changes only in ``last_seen`` and ``source``, so with its
         row number and STIX id they name what it decodes to."""
         key = (row.seq, row.stix_id, row.last_seen, row.source)
-        return self._decoded_rows.get(key, lambda: row_to_indicator(row))
+        found = self._decoded_rows.get(key)
+        return found if found is not None else self._decoded_rows.put(key, row_to_indicator(row))
 
     def newest_first(
         self, query: IndicatorQuery, *, limit: int, after: Keyset | None, now: datetime
