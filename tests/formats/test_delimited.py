@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 from hypothesis import given
@@ -104,21 +103,6 @@ def test_a_bad_revoked_flag_rejects_the_row() -> None:
 def test_an_excel_byte_order_mark_does_not_hide_the_header() -> None:
     (record,) = read("\ufeffvalue\na.example\n")
     assert record == RawIndicator(line=2, value="a.example")
-
-
-def test_rows_are_read_as_they_are_asked_for() -> None:
-    consumed = 0
-
-    def lines() -> Iterator[str]:
-        nonlocal consumed
-        yield "value,type\n"
-        for number in range(200_000):
-            consumed += 1
-            yield f"host{number}.example,domain\n"
-
-    records = read_csv(lines())
-    assert next(records) == RawIndicator(line=2, value="host0.example", type="domain")
-    assert consumed < 10
 
 
 @given(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -80,20 +79,6 @@ def test_bad_lines_are_rejected_with_their_line_number() -> None:
     broken = records[1]
     assert isinstance(broken, Rejected)
     assert broken.text == '{"value": "b.example",'
-
-
-def test_lines_are_read_as_they_are_asked_for() -> None:
-    consumed = 0
-
-    def lines() -> Iterator[str]:
-        nonlocal consumed
-        for number in range(200_000):
-            consumed += 1
-            yield f'{{"value": "198.18.{number // 256 % 256}.{number % 256}"}}\n'
-
-    records = read_jsonl(lines())
-    assert next(records) == RawIndicator(line=1, value="198.18.0.0")
-    assert consumed == 1
 
 
 @given(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import pytest
 
@@ -35,3 +36,37 @@ def test_each_format_is_read_by_its_reader(fmt: Format) -> None:
 def test_the_wrong_format_gives_rejections_not_exceptions() -> None:
     (record,) = read_records(io.StringIO(DOCUMENTS[Format.CSV]), Format.JSON)
     assert not isinstance(record, RawIndicator)
+
+
+LAZY_INPUTS = {
+    Format.CSV: (
+        "value,type\n",
+        "host{n}.example,domain\n",
+        RawIndicator(2, "host0.example", "domain"),
+    ),
+    Format.JSONL: ("", '{{"value": "host{n}.example"}}\n', RawIndicator(1, "host0.example")),
+    Format.TEXT: (
+        "",
+        "beacon to host{n}[.]example seen\n",
+        RawIndicator(1, "host0.example", "domain"),
+    ),
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(LAZY_INPUTS))
+def test_line_formats_read_as_records_are_asked_for(fmt: Format) -> None:
+    """A million-line file imports in bounded memory: readers never run ahead."""
+    header, template, first = LAZY_INPUTS[fmt]
+    consumed = 0
+
+    def lines() -> Iterator[str]:
+        nonlocal consumed
+        if header:
+            yield header
+        for n in range(200_000):
+            consumed += 1
+            yield template.format(n=n)
+
+    records = READERS[fmt](lines())
+    assert next(records) == first
+    assert consumed < 10

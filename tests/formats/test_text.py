@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -99,20 +98,6 @@ def test_lines_that_look_like_failed_iocs_are_rejected(tmp_path: Path) -> None:
 )
 def test_what_counts_as_an_attempted_ioc(line: str, token: str | None) -> None:
     assert attempted_ioc(line) == token
-
-
-def test_lines_are_read_as_they_are_asked_for() -> None:
-    consumed = 0
-
-    def lines() -> Iterator[str]:
-        nonlocal consumed
-        for number in range(200_000):
-            consumed += 1
-            yield f"beacon to host{number}[.]example seen\n"
-
-    records = read_text(lines())
-    assert next(records) == RawIndicator(line=1, value="host0.example", type="domain")
-    assert consumed == 1
 
 
 def test_a_stream_is_read_line_by_line() -> None:
