@@ -18,6 +18,7 @@ from iocfeed.auth.access import Principal
 from iocfeed.config import Scope
 from iocfeed.errors import NotFound, UnsupportedMediaType
 from iocfeed.formats.jsonrecord import record_from_json
+from iocfeed.indicators.cursor import encode_cursor
 from iocfeed.indicators.model import Indicator, IocType
 from iocfeed.indicators.normalize import canonicalize
 from iocfeed.indicators.query import Status
@@ -176,7 +177,7 @@ def search(
     )
     next_url = None
     if page.next is not None:
-        token = params.next_cursor(page.next, as_of)
+        token = encode_cursor(page.next, as_of)
         next_url = str(request.url.include_query_params(**{params.CURSOR: token}))
     headers = {EFFECTIVE_SINCE: timestamp(effective_since)} if effective_since else None
     body = {"items": [indicator_body(item) for item in page.items], "next": next_url}

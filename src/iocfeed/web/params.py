@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from iocfeed.errors import InvalidIndicator, InvalidQuery
 from iocfeed.formats.jsonrecord import json_kind
 from iocfeed.indicators.attack import canonical_technique_id
-from iocfeed.indicators.cursor import decode_cursor, encode_cursor
+from iocfeed.indicators.cursor import decode_cursor
 from iocfeed.indicators.model import Confidence, Tlp
 from iocfeed.indicators.query import IndicatorQuery, Keyset, Status, clamp_to_lookback
 from iocfeed.parameters import parse_time, parse_types, split_values
@@ -103,14 +103,9 @@ def search_query(
 
 def parse_cursor(token: str | None) -> tuple[Keyset, datetime] | None:
     """Where a walk resumes and the snapshot it sees; ``None`` on a first page."""
-    if token is None or not token:
+    if not token:
         return None
     return decode_cursor(token)
-
-
-def next_cursor(position: Keyset, as_of: datetime) -> str:
-    """The cursor of the page after ``position`` in the walk pinned at ``as_of``."""
-    return encode_cursor(position, as_of)
 
 
 def upsert_items(body: bytes) -> list[object]:
