@@ -38,6 +38,8 @@ def indicator_to_row(indicator: Indicator) -> dict[str, Any]:
     """The column values of one version (without ``seq`` and ``superseded_at``)."""
     tlp = indicator.tlp
     valid_until = indicator.valid_until
+    # A new version is its indicator's current one, so its access rank is its own TLP rank.
+    rank = _TLP_RANK[tlp] if tlp is not None else _RANK_BY_CONFIDENCE[indicator.confidence]
     return {
         "stix_id": indicator.stix_id,
         "type": _TEXT[indicator.type],
@@ -50,9 +52,8 @@ def indicator_to_row(indicator: Indicator) -> dict[str, Any]:
         "description": indicator.description,
         "source": indicator.source,
         "tlp": _TEXT[tlp] if tlp is not None else None,
-        "tlp_rank": _TLP_RANK[tlp]
-        if tlp is not None
-        else _RANK_BY_CONFIDENCE[indicator.confidence],
+        "tlp_rank": rank,
+        "access_rank": rank,
         "first_seen": to_us(indicator.first_seen),
         "last_seen": to_us(indicator.last_seen),
         "valid_until": to_us(valid_until) if valid_until else None,
@@ -91,6 +92,7 @@ def row_to_indicator(row: Sequence[Any]) -> Indicator:
         modified,
         date_added,
         _superseded_at,
+        _access_rank,
     ) = row
     return Indicator(
         stix_id=stix_id,

@@ -57,6 +57,12 @@ indicator_versions = Table(
     Column("modified", BigInteger, nullable=False),
     Column("date_added", BigInteger, nullable=False),
     Column("superseded_at", BigInteger, nullable=True),
+    Column(
+        "access_rank",
+        SmallInteger,
+        nullable=False,
+        comment="max(own TLP rank, current TLP rank of the indicator)",
+    ),
 )
 
 _CURRENT = indicator_versions.c.superseded_at.is_(None)
@@ -129,4 +135,12 @@ taxii_statuses = Table(
     Column("key_id", String(32), nullable=False),
     Column("created", BigInteger, nullable=False),
     Column("document", Text, nullable=False, comment="the TAXII status resource, JSON"),
+)
+
+# Secrets every worker shares (for example the key that signs paging tokens), made once.
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
