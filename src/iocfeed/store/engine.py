@@ -1,11 +1,22 @@
-"""Opening a database: URL handling and the per-connection settings each engine needs."""
+"""Opening a database: URL handling and the per-connection settings each engine needs.
+
+Errors that mean the database cannot serve right now (it refuses or drops connections, does
+not answer within the connect timeout, or cancels a statement at the statement timeout) are
+translated here, at the edge, into ``DependencyUnavailable``; nothing above the store sees a
+driver's exception for them. Errors in a statement itself are left as they are.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+
+from iocfeed.errors import DependencyUnavailable
+
+# SQLite's own "cannot serve right now" errors; others (e.g. "no such table") are bugs.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
 
 
 def normalise_url(url: str) -> str:
@@ -16,14 +27,62 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def open_engine(url: str, **options: Any) -> Engine:
-    """An engine for ``url`` with WAL and real transactions on SQLite."""
+def open_engine(
+    url: str,
+    *,
+    connect_timeout: float | None = None,
+    statement_timeout: float | None = None,
+    **options: Any,
+) -> Engine:
+    """An engine for ``url`` with WAL and real transactions on SQLite.
+
+    On PostgreSQL, ``connect_timeout`` bounds opening a connection and ``statement_timeout``
+    (seconds; ``None`` or 0 = none) bounds each statement; a ``connect_timeout`` or
+    ``options`` already in the URL is kept.
+    """
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, **options)
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    else:
+        connect_args = _postgresql_timeouts(url, connect_timeout, statement_timeout)
+        connect_args.update(options.pop("connect_args", {}))
+        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
+    event.listen(engine, "handle_error", _translate_unavailable)
+    return engine
+
+
+def _postgresql_timeouts(
+    url: str, connect_timeout: float | None, statement_timeout: float | None
+) -> dict[str, Any]:
+    query = make_url(url).query
+    connect_args: dict[str, Any] = {}
+    if connect_timeout and "connect_timeout" not in query:
+        # libpq takes whole seconds; anything below 2 s is raised to 2 s by libpq anyway.
+        connect_args["connect_timeout"] = max(round(connect_timeout), 1)
+    if statement_timeout:
+        given = query.get("options", "")
+        existing = given if isinstance(given, str) else " ".join(given)
+        timeout = f"-c statement_timeout={int(statement_timeout * 1000)}"
+        connect_args["options"] = f"{existing} {timeout}".strip()
+    return connect_args
+
+
+def _translate_unavailable(context: ExceptionContext) -> BaseException | None:
+    """``DependencyUnavailable`` for errors that mean the database cannot serve right now."""
+    if context.is_pre_ping:  # the pool is probing a pooled connection; it reconnects itself
+        return None
+    original = context.original_exception
+    operational = isinstance(original, context.dialect.loaded_dbapi.OperationalError)
+    if context.dialect.name == "sqlite":
+        text = str(original).lower()
+        unavailable = operational and any(marker in text for marker in _SQLITE_UNAVAILABLE)
+    else:
+        unavailable = context.is_disconnect or operational
+    if not unavailable:
+        return None
+    reason = "did not answer in time" if "timeout" in str(original).lower() else "is unavailable"
+    return DependencyUnavailable(f"The database {reason}", dependency="database")
 
 
 def _configure_sqlite(engine: Engine) -> None:

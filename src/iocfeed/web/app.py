@@ -75,7 +75,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = built
-    app.state.metrics = Metrics(built.search.counts_by_type)
+    app.state.metrics = Metrics(built.search.counts_by_type, built.limiter.redis_failures)
     install_error_handlers(app)
     app.include_router(ui.router)
     app.include_router(ops.router)
