@@ -8,10 +8,13 @@ driver's exception for them. Errors in a statement itself are left as they are.
 
 from __future__ import annotations
 
+import select
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DisconnectionError
 
 from iocfeed.errors import DependencyUnavailable
 
@@ -47,7 +50,13 @@ def open_engine(
     else:
         connect_args = _postgresql_timeouts(url, connect_timeout, statement_timeout)
         connect_args.update(options.pop("connect_args", {}))
-        engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
+        if connect_timeout:
+            # A pooled connection to a server that stopped answering would hang the pool's
+            # own pre-ping for ever: ping it with a deadline instead.
+            engine = create_engine(url, connect_args=connect_args, **options)
+            event.listen(engine, "checkout", _ping_within(connect_timeout))
+        else:
+            engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
     event.listen(engine, "handle_error", _translate_unavailable)
     return engine
 
@@ -66,6 +75,38 @@ def _postgresql_timeouts(
         timeout = f"-c statement_timeout={int(statement_timeout * 1000)}"
         connect_args["options"] = f"{existing} {timeout}".strip()
     return connect_args
+
+
+def _ping_within(timeout: float) -> Any:
+    """A pool ``checkout`` hook: an empty query must be answered within ``timeout`` seconds,
+    else the connection is discarded (``DisconnectionError``) and the pool opens a new one."""
+
+    def ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        pgconn = dbapi_connection.pgconn
+        deadline = time.monotonic() + timeout
+        try:
+            pgconn.send_query(b"")
+            while pgconn.flush():
+                _wait(pgconn.socket, deadline, write=True)
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                _wait(pgconn.socket, deadline, write=False)
+                pgconn.consume_input()
+            while pgconn.get_result() is not None:
+                pass
+        except DisconnectionError:
+            raise
+        except Exception as exc:  # the driver's own error on a dead socket
+            raise DisconnectionError(str(exc)) from exc
+
+    return ping
+
+
+def _wait(fileno: int, deadline: float, *, write: bool) -> None:
+    remaining = deadline - time.monotonic()
+    waiting = ([], [fileno]) if write else ([fileno], [])
+    if remaining <= 0 or not any(select.select(*waiting, [], remaining)[:2]):
+        raise DisconnectionError("the database did not answer the ping in time")
 
 
 def _translate_unavailable(context: ExceptionContext) -> BaseException | None:
