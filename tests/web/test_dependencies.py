@@ -231,7 +231,7 @@ def test_postgresql_frozen_answers_503_within_the_timeouts() -> None:
         with TestClient(app, raise_server_exceptions=False) as client:
             started = time.monotonic()
             health = client.get("/healthz")
-            assert time.monotonic() - started < 1.8
+            assert time.monotonic() - started < 2.5
             assert health.status_code == 503
             assert health.json()["checks"]["database"]["detail"] == "no answer within 1 s"
             for response in requests_on_every_surface(client):
@@ -390,7 +390,7 @@ def test_postgresql_frozen_with_pooled_connections_answers_503(postgres_schema: 
             assert time.monotonic() - started < 10
         started = time.monotonic()
         assert client.get("/healthz").status_code == 503
-        assert time.monotonic() - started < 1.8
+        assert time.monotonic() - started < 2.5
         proxy.thaw()
         assert client.get("/api/v1/me", headers={"X-API-Key": key}).status_code == 200
     app.state.services.close()
