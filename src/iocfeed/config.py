@@ -97,6 +97,26 @@ class Settings(BaseSettings):
         default=None,
         description="Redis URL for rate-limit state shared by workers; unset = the database.",
     )
+    redis_timeout_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Redis connect and answer timeout; past it, limits use the database.",
+    )
+    database_connect_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="PostgreSQL connect timeout (whole seconds, at least 2)."
+    )
+    database_statement_timeout_seconds: float = Field(
+        default=30.0, ge=0, description="PostgreSQL statement timeout; 0 = none."
+    )
+    health_timeout_seconds: float = Field(
+        default=3.0, gt=0, description="How long /healthz waits for each dependency."
+    )
+    failed_auth_per_minute: int = Field(
+        default=60,
+        ge=0,
+        description="Requests with a missing or bad key allowed per client address and minute; "
+        "0 = no limit.",
+    )
     identity_id: str = Field(
         default=DEFAULT_IDENTITY_ID,
         description="STIX id of the producer identity (identity--<uuid4>); never change it.",

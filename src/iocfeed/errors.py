@@ -11,6 +11,7 @@
     ├── RateLimited           a key over its plan's request rate
     ├── NotAcceptable         no representation the client accepts (TAXII media types)
     ├── UnsupportedMediaType  a body in a media type the endpoint does not take
+    ├── DependencyUnavailable the database or Redis cannot be reached or did not answer in time
     └── ConfigurationError    settings that cannot start the service
 
 The web layer maps each class to a status code in one table (``iocfeed.web.errors``).
@@ -82,6 +83,20 @@ class NotAcceptable(IocfeedError):
 
 class UnsupportedMediaType(IocfeedError):
     """A request body whose Content-Type the endpoint does not accept."""
+
+
+class DependencyUnavailable(IocfeedError):
+    """A service iocfeed depends on cannot be reached or did not answer in time.
+
+    Raised by the adapters at their edge (``store.engine``, ``auth.ratelimit``), so that no
+    caller sees a driver's exception. ``dependency`` names it (``database``, ``redis``);
+    ``retry_after`` is a hint in seconds for the client.
+    """
+
+    def __init__(self, message: str, *, dependency: str, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.dependency = dependency
+        self.retry_after = retry_after
 
 
 class ConfigurationError(IocfeedError):

@@ -6,7 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from iocfeed.auth.ratelimit import RateLimiter, RedisCounters
+from iocfeed.auth.ratelimit import (
+    FailedAuthLimiter,
+    FailoverCounters,
+    RateLimiter,
+    RedisCounters,
+)
 from iocfeed.clock import Clock, SystemClock
 from iocfeed.config import Settings
 from iocfeed.stix.ids import new_stix_id
@@ -31,16 +36,32 @@ class Services:
     audit: AuditLog
     statuses: StatusStore
     limiter: RateLimiter
+    failed_auth: FailedAuthLimiter
+    redis: RedisCounters | None
     producer: Producer
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.redis is not None:
+            self.redis.client.close()
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     """Every service for ``settings``; nothing is created at import time."""
-    engine = open_engine(settings.database_url)
-    counters = RedisCounters(settings.redis_url) if settings.redis_url else DatabaseCounters(engine)
+    engine = open_engine(
+        settings.database_url,
+        connect_timeout=settings.database_connect_timeout_seconds,
+        statement_timeout=settings.database_statement_timeout_seconds,
+    )
+    redis = (
+        RedisCounters(settings.redis_url, settings.redis_timeout_seconds)
+        if settings.redis_url
+        else None
+    )
+    database_counters = DatabaseCounters(engine)
+    limiter = RateLimiter(
+        FailoverCounters(redis, database_counters) if redis else database_counters
+    )
     return Services(
         settings=settings,
         clock=clock or SystemClock(),
@@ -50,7 +71,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         keys=KeyStore(engine),
         audit=AuditLog(engine),
         statuses=StatusStore(engine),
-        limiter=RateLimiter(counters),
+        limiter=limiter,
+        failed_auth=FailedAuthLimiter(limiter, settings.failed_auth_per_minute),
+        redis=redis,
         producer=Producer(
             identity_id=settings.identity_id,
             name=settings.identity_name,

@@ -11,7 +11,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+import requests
 from stix2validator import ValidationOptions, validate_parsed_json
+from taxii2client.common import TokenAuth
 from taxii2client.v21 import Collection, Server, as_pages
 
 from iocfeed.demo import generate
@@ -112,6 +115,29 @@ def test_a_walk_during_writes_never_skips_or_repeats(live: LiveServer) -> None:
     assert len(ids) == len(set(ids))
     assert set(ids[REFERENCES:]) == before
     assert live.stored_ids(ALL_COLLECTION_ID) != before  # the writer did write meanwhile
+
+
+class BearerAuth(requests.auth.AuthBase):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self, request: Any) -> Any:
+        request.headers["Authorization"] = f"Bearer {self.key}"
+        return request
+
+
+def test_token_bearer_and_basic_username_authenticate_the_client(live: LiveServer) -> None:
+    for auth in (
+        TokenAuth(live.key),
+        BearerAuth(live.key),
+        requests.auth.HTTPBasicAuth(live.key, ""),
+    ):
+        server = Server(live.discovery, auth=auth)
+        assert [root.url for root in server.api_roots] == [live.api_root]
+        collection = server.default.collections[0]
+        assert collection.get_objects(limit=5)["objects"], type(auth).__name__
+    with pytest.raises(requests.HTTPError, match="401"):
+        Server(live.discovery, auth=TokenAuth(live.key[:-1] + "x")).refresh()
 
 
 def _fields(item: Any) -> dict[str, Any]:

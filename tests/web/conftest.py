@@ -81,7 +81,9 @@ def migrated(url: str) -> str:
 
 def start_site(database_url: str, **settings: Any) -> Iterator[Site]:
     clock = FixedClock(NOW)
-    chosen = {"expiry_sweep_seconds": 0, "plans": PLANS, **settings}
+    # The clock stands still, so the failed-auth window never ends: tests that want that
+    # limit ask for it.
+    chosen = {"expiry_sweep_seconds": 0, "failed_auth_per_minute": 0, "plans": PLANS, **settings}
     app = create_app(Settings(database_url=database_url, **chosen), clock=clock)
     built: Services = app.state.services
     keys: dict[str, str] = {}

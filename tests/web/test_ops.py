@@ -17,7 +17,11 @@ from tests.web.conftest import Site, TestClient
 def test_healthz_checks_the_database(site: Site) -> None:
     response = site.client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    body = response.json()
+    assert {k: body[k] for k in ("status", "database")} == {"status": "ok", "database": "ok"}
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["database"]["ms"] >= 0
+    assert "redis" not in body
 
 
 def test_healthz_reports_an_unreachable_database() -> None:
@@ -30,7 +34,13 @@ def test_healthz_reports_an_unreachable_database() -> None:
     with TestClient(app) as client:
         response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "unreachable"}
+    body = response.json()
+    assert {k: body[k] for k in ("status", "database")} == {
+        "status": "unavailable",
+        "database": "unavailable",
+    }
+    assert body["checks"]["database"]["detail"] == "The database is unavailable"
+    assert response.headers["retry-after"] == "5"
 
 
 def test_metrics_count_requests_latency_and_indicators(sqlite_site: Site) -> None:

@@ -30,7 +30,9 @@ def authenticate(
 ) -> Principal:
     """The caller behind ``presented``; Unauthenticated: missing, bad, expired or revoked key."""
     if not presented:
-        raise Unauthenticated("An API key is required (X-API-Key header or HTTP Basic password)")
+        raise Unauthenticated(
+            "An API key is required (X-API-Key, Authorization: Bearer, or HTTP Basic)"
+        )
     parsed = parse_key(presented)
     found = keys.find(parsed[0]) if parsed else None
     if parsed is None or found is None or not secret_matches(parsed[1], found[1]):

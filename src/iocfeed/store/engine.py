@@ -1,11 +1,25 @@
-"""Opening a database: URL handling and the per-connection settings each engine needs."""
+"""Opening a database: URL handling and the per-connection settings each engine needs.
+
+Errors that mean the database cannot serve right now (it refuses or drops connections, does
+not answer within the connect timeout, or cancels a statement at the statement timeout) are
+translated here, at the edge, into ``DependencyUnavailable``; nothing above the store sees a
+driver's exception for them. Errors in a statement itself are left as they are.
+"""
 
 from __future__ import annotations
 
+import select
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DisconnectionError
+
+from iocfeed.errors import DependencyUnavailable
+
+# SQLite's own "cannot serve right now" errors; others (e.g. "no such table") are bugs.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
 
 
 def normalise_url(url: str) -> str:
@@ -16,14 +30,100 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def open_engine(url: str, **options: Any) -> Engine:
-    """An engine for ``url`` with WAL and real transactions on SQLite."""
+def open_engine(
+    url: str,
+    *,
+    connect_timeout: float | None = None,
+    statement_timeout: float | None = None,
+    **options: Any,
+) -> Engine:
+    """An engine for ``url`` with WAL and real transactions on SQLite.
+
+    On PostgreSQL, ``connect_timeout`` bounds opening a connection and ``statement_timeout``
+    (seconds; ``None`` or 0 = none) bounds each statement; a ``connect_timeout`` or
+    ``options`` already in the URL is kept.
+    """
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, **options)
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    else:
+        connect_args = _postgresql_timeouts(url, connect_timeout, statement_timeout)
+        connect_args.update(options.pop("connect_args", {}))
+        if connect_timeout:
+            # A pooled connection to a server that stopped answering would hang the pool's
+            # own pre-ping for ever: ping it with a deadline instead.
+            engine = create_engine(url, connect_args=connect_args, **options)
+            event.listen(engine, "checkout", _ping_within(connect_timeout))
+        else:
+            engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
+    event.listen(engine, "handle_error", _translate_unavailable)
+    return engine
+
+
+def _postgresql_timeouts(
+    url: str, connect_timeout: float | None, statement_timeout: float | None
+) -> dict[str, Any]:
+    query = make_url(url).query
+    connect_args: dict[str, Any] = {}
+    if connect_timeout and "connect_timeout" not in query:
+        # libpq takes whole seconds; anything below 2 s is raised to 2 s by libpq anyway.
+        connect_args["connect_timeout"] = max(round(connect_timeout), 1)
+    if statement_timeout:
+        given = query.get("options", "")
+        existing = given if isinstance(given, str) else " ".join(given)
+        timeout = f"-c statement_timeout={int(statement_timeout * 1000)}"
+        connect_args["options"] = f"{existing} {timeout}".strip()
+    return connect_args
+
+
+def _ping_within(timeout: float) -> Any:
+    """A pool ``checkout`` hook: an empty query must be answered within ``timeout`` seconds,
+    else the connection is discarded (``DisconnectionError``) and the pool opens a new one."""
+
+    def ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        pgconn = dbapi_connection.pgconn
+        deadline = time.monotonic() + timeout
+        try:
+            pgconn.send_query(b"")
+            while pgconn.flush():
+                _wait(pgconn.socket, deadline, write=True)
+            pgconn.consume_input()
+            while pgconn.is_busy():
+                _wait(pgconn.socket, deadline, write=False)
+                pgconn.consume_input()
+            while pgconn.get_result() is not None:
+                pass
+        except DisconnectionError:
+            raise
+        except Exception as exc:  # the driver's own error on a dead socket
+            raise DisconnectionError(str(exc)) from exc
+
+    return ping
+
+
+def _wait(fileno: int, deadline: float, *, write: bool) -> None:
+    remaining = deadline - time.monotonic()
+    waiting = ([], [fileno]) if write else ([fileno], [])
+    if remaining <= 0 or not any(select.select(*waiting, [], remaining)[:2]):
+        raise DisconnectionError("the database did not answer the ping in time")
+
+
+def _translate_unavailable(context: ExceptionContext) -> BaseException | None:
+    """``DependencyUnavailable`` for errors that mean the database cannot serve right now."""
+    if context.is_pre_ping:  # the pool is probing a pooled connection; it reconnects itself
+        return None
+    original = context.original_exception
+    operational = isinstance(original, context.dialect.loaded_dbapi.OperationalError)
+    if context.dialect.name == "sqlite":
+        text = str(original).lower()
+        unavailable = operational and any(marker in text for marker in _SQLITE_UNAVAILABLE)
+    else:
+        unavailable = context.is_disconnect or operational
+    if not unavailable:
+        return None
+    reason = "did not answer in time" if "timeout" in str(original).lower() else "is unavailable"
+    return DependencyUnavailable(f"The database {reason}", dependency="database")
 
 
 def _configure_sqlite(engine: Engine) -> None:

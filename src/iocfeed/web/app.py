@@ -24,8 +24,9 @@ log = logging.getLogger("iocfeed")
 
 DESCRIPTION = """\
 iocfeed publishes indicators of compromise as STIX 2.1 bundles, TAXII 2.1 collections and a
-JSON API. Authenticate with your API key in the `X-API-Key` header, or as the password of
-HTTP Basic authentication (any username) for TAXII clients such as Microsoft Sentinel.
+JSON API. Authenticate with your API key in the `X-API-Key` header, as
+`Authorization: Bearer <key>` (or `Token <key>`), or by HTTP Basic for TAXII clients such as
+Microsoft Sentinel: the key as password (any username) or as username (empty password).
 Errors share one JSON shape: `{"status", "error", "message", "parameter"?, "details"?}`.
 """
 
@@ -75,7 +76,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = built
-    app.state.metrics = Metrics(built.search.counts_by_type)
+    app.state.metrics = Metrics(built.search.counts_by_type, built.limiter.redis_failures)
     install_error_handlers(app)
     app.include_router(ui.router)
     app.include_router(ops.router)

@@ -1,20 +1,29 @@
 """Authentication, scope and rate-limit checks as FastAPI dependencies (SPEC §4).
 
-Order per request: a valid key (401), then its rate (429), then its scope (403). Counting
-before the scope check makes hammering an endpoint one is not allowed cost quota too.
+Order per request: the client address's failed-authentication limit (429), a valid key
+(401), then its rate (429), then its scope (403). Counting before the scope check makes
+hammering an endpoint one is not allowed cost quota too.
+
+A key may come as ``X-API-Key``, ``Authorization: Bearer <key>`` or ``Token <key>`` (scheme
+names in any case), or HTTP Basic with the key as the password (any username) or as the
+username with an empty password. ``X-API-Key`` wins over ``Authorization``, so that a
+malformed ``Authorization`` header never spoils a valid ``X-API-Key``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPBasic, HTTPBasicCredentials
+from fastapi.security import APIKeyHeader
+from fastapi.security.http import HTTPBase
 
 from iocfeed.auth.access import Principal, authenticate, require
 from iocfeed.auth.ratelimit import RateDecision
-from iocfeed.errors import RateLimited
+from iocfeed.errors import RateLimited, Unauthenticated
 from iocfeed.services import Services
 
 api_key_header = APIKeyHeader(
@@ -22,9 +31,31 @@ api_key_header = APIKeyHeader(
     auto_error=False,
     description="Your API key, e.g. `X-API-Key: iocf_…`.",
 )
-basic_auth = HTTPBasic(
+
+KEY_SCHEMES = frozenset({"bearer", "token"})
+
+
+class AuthorizationScheme(HTTPBase):
+    """Declares an ``Authorization`` scheme in the OpenAPI document; ``presented_key`` parses
+    the header (FastAPI's own parsers reject a malformed header before ``X-API-Key`` is read).
+    """
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
+
+
+basic_auth = AuthorizationScheme(
+    scheme="basic",
+    scheme_name="HTTPBasic",
     auto_error=False,
-    description="Any username, the API key as password (for TAXII clients such as Sentinel).",
+    description="The API key as password (any username), or as username with an empty "
+    "password (for TAXII clients such as Sentinel).",
+)
+bearer_auth = AuthorizationScheme(
+    scheme="bearer",
+    scheme_name="HTTPBearer",
+    auto_error=False,
+    description="`Authorization: Bearer <key>`; `Token <key>` is accepted too.",
 )
 
 
@@ -32,6 +63,44 @@ def services(request: Request) -> Services:
     """The app's services (built once by ``create_app``)."""
     built: Services = request.app.state.services
     return built
+
+
+def client_address(request: Request) -> str:
+    """The address failed authentications are counted against."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def key_from_authorization(header: str) -> str | None:
+    """The key in an ``Authorization`` header value; None for a scheme that carries none.
+
+    Unauthenticated if the header is malformed.
+    """
+    scheme, _, credentials = header.strip().partition(" ")
+    scheme, credentials = scheme.lower(), credentials.strip()
+    if scheme in KEY_SCHEMES:
+        if not credentials or " " in credentials:
+            raise Unauthenticated(f"Malformed Authorization header: {scheme} needs one key")
+        return credentials
+    if scheme != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthenticated(
+            "Malformed Authorization header: Basic credentials must be base64 of username:password"
+        ) from None
+    username, colon, password = decoded.partition(":")
+    if not colon:
+        raise Unauthenticated("Malformed Authorization header: Basic credentials lack a ':'")
+    return password or username or None
+
+
+def presented_key(request: Request, api_key: str | None) -> str | None:
+    """The key the request presents, by the precedence in the module notes."""
+    if api_key:
+        return api_key
+    header = request.headers.get("Authorization")
+    return key_from_authorization(header) if header else None
 
 
 def rate_headers(decision: RateDecision) -> dict[str, str]:
@@ -53,12 +122,20 @@ def require_scope(scope: str) -> Callable[..., Principal]:
     def dependency(
         request: Request,
         api_key: Annotated[str | None, Depends(api_key_header)],
-        basic: Annotated[HTTPBasicCredentials | None, Depends(basic_auth)],
+        _basic: Annotated[None, Depends(basic_auth)],
+        _bearer: Annotated[None, Depends(bearer_auth)],
     ) -> Principal:
         built = services(request)
         now = built.clock.now()
-        presented = api_key or (basic.password if basic is not None else None)
-        principal = authenticate(presented, built.keys, built.settings.plans, now)
+        address = client_address(request)
+        built.failed_auth.check(address, now)
+        try:
+            principal = authenticate(
+                presented_key(request, api_key), built.keys, built.settings.plans, now
+            )
+        except Unauthenticated:
+            built.failed_auth.failed(address, now)
+            raise
         request.state.key_id = principal.key.key_id
         decision = built.limiter.hit(principal.key.key_id, principal.plan.requests_per_minute, now)
         if decision is not None:

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from iocfeed.errors import (
     BodyTooLarge,
     ConfigurationError,
+    DependencyUnavailable,
     Forbidden,
     InvalidIndicator,
     InvalidQuery,
@@ -53,6 +54,7 @@ STATUS: tuple[tuple[type[IocfeedError], int, str], ...] = (
     (NotAcceptable, 406, "not_acceptable"),
     (UnsupportedMediaType, 415, "unsupported_media_type"),
     (RateLimited, 429, "rate_limited"),
+    (DependencyUnavailable, 503, "dependency_unavailable"),
     (ConfigurationError, 500, "configuration_error"),
 )
 
@@ -126,7 +128,10 @@ def _for_domain_error(request: Request, exc: Exception) -> Response:
             "X-RateLimit-Remaining": "0",
             "X-RateLimit-Reset": str(exc.retry_after),
         }
-    if status >= 500:
+    if isinstance(exc, DependencyUnavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
+        log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+    elif status >= 500:
         log.error("server misconfiguration: %s", exc.message)
     return error_response(
         request,

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from iocfeed.indicators.model import IocType
@@ -32,10 +32,26 @@ class _IndicatorCounts(Collector):
         yield family
 
 
+class _LimiterFailures(Collector):
+    def __init__(self, failures: Callable[[], int]) -> None:
+        self.failures = failures
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(
+            "iocfeed_rate_limiter_redis_failures",
+            "Redis errors of the rate limiter (counted in the database instead).",
+            value=self.failures(),
+        )
+
+
 class Metrics:
     """One registry per app, so that several apps (tests, workers) never share state."""
 
-    def __init__(self, count_indicators: Callable[[], dict[IocType, int]]) -> None:
+    def __init__(
+        self,
+        count_indicators: Callable[[], dict[IocType, int]],
+        limiter_failures: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "iocfeed_requests",
@@ -50,6 +66,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_IndicatorCounts(count_indicators))
+        self.registry.register(_LimiterFailures(limiter_failures))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(route, method, str(status)).inc()

@@ -2,35 +2,79 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
+from iocfeed.errors import DependencyUnavailable
+from iocfeed.services import Services
 from iocfeed.web.auth import services
 
 router = APIRouter(tags=["operations"])
 
 
+def _ping_database(built: Services) -> None:
+    with built.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+async def _check(probe: Callable[[], None], timeout: float) -> dict[str, Any]:
+    """``probe`` run in a thread: its status and latency, never waiting past ``timeout``."""
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(asyncio.to_thread(probe), timeout)
+        status, detail = "ok", None
+    except TimeoutError:
+        status, detail = "unavailable", f"no answer within {timeout:g} s"
+    except DependencyUnavailable as exc:
+        status, detail = "unavailable", exc.message
+    result: dict[str, Any] = {
+        "status": status,
+        "ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+    if detail is not None:
+        result["detail"] = detail
+    return result
+
+
 @router.get(
     "/healthz",
     summary="Health check",
-    description="200 when the service can reach its database, 503 when it cannot.",
+    description="Each dependency's status and latency (`database`, and `redis` when "
+    "configured). 200 while the database answers, 503 when it does not; a Redis that is "
+    "away makes the status `degraded` (rate limits are then counted in the database). "
+    "Answers within `health_timeout_seconds` even if a dependency hangs.",
 )
-def healthz(request: Request) -> JSONResponse:
-    try:
-        with services(request).engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+async def healthz(request: Request) -> JSONResponse:
+    built = services(request)
+    timeout = built.settings.health_timeout_seconds
+    probes: dict[str, Callable[[], None]] = {"database": lambda: _ping_database(built)}
+    if built.redis is not None:
+        probes["redis"] = built.redis.ping
+    results = await asyncio.gather(*(_check(probe, timeout) for probe in probes.values()))
+    checks = dict(zip(probes, results, strict=True))
+    if checks["database"]["status"] != "ok":
+        status, code = "unavailable", 503
+    elif any(check["status"] != "ok" for check in checks.values()):
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    body = {"status": status, **{name: check["status"] for name, check in checks.items()}}
+    headers = {"Retry-After": "5"} if code == 503 else None
+    return JSONResponse({**body, "checks": checks}, code, headers=headers)
 
 
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
-    description="Requests by route and status, latency histogram, indicators by type.",
+    description="Requests by route and status, latency histogram, indicators by type, "
+    "Redis failures of the rate limiter.",
     response_class=Response,
 )
 def metrics(request: Request) -> Response:
