@@ -157,6 +157,7 @@ def test_a_refused_token_loses_the_whole_run_in_this_connector(live: LiveServer)
     connector.filters.pop("added_after", None)
     with pytest.raises(HTTPError) as caught:
         connector.poll_all_roots()
-    assert caught.value.response.status_code == 400
-    description = caught.value.response.json()["description"]
+    refusal = caught.value.response
+    assert refusal is not None and refusal.status_code == 400
+    description = refusal.json()["description"]
     assert description == "next was issued for another collection; start again without it"

@@ -8,6 +8,7 @@ import struct
 import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -133,7 +134,7 @@ def test_another_key_is_refused_even_with_a_fresh_added_after() -> None:
         ({"filters": {"match[type]": ["vulnerability"], "match[version]": ["all"]}}, "filters"),
     ],
 )
-def test_another_endpoint_or_other_filters_are_refused(change: dict[str, object], why: str) -> None:
+def test_another_endpoint_or_other_filters_are_refused(change: dict[str, Any], why: str) -> None:
     for added_after in (None, SCOPE.added_after):  # none, or the walk's own: not stale
         scope = replace(SCOPE, **change, added_after=added_after)
         assert why in refused(token(), scope)
@@ -152,12 +153,13 @@ def test_the_walk_continues_with_its_own_added_after_or_none() -> None:
 
 def test_a_stale_token_with_a_fresh_added_after_starts_a_fresh_walk() -> None:
     fresh = T0 + timedelta(hours=1)
-    for change in (
+    changes: tuple[dict[str, Any], ...] = (
         {},
         {"place": "domains/"},
         {"endpoint": Endpoint.MANIFEST},
         {"filters": {}},
-    ):
+    )
+    for change in changes:
         scope = replace(SCOPE, **change, added_after=fresh)
         assert CODEC.resume(token(), scope) == Resume(None, None, fresh)
 

@@ -41,7 +41,8 @@ def objects(
     *,
     collection: str = "all",
     lookback: datetime | None = None,
-    **options: int,
+    max_limit: int = 1000,
+    default_limit: int = 1000,
 ) -> ObjectsRequest:
     return parse_request(
         Endpoint.OBJECTS,
@@ -52,7 +53,8 @@ def objects(
         now=NOW,
         tokens=TOKENS,
         key_id=KEY_ID,
-        **options,
+        max_limit=max_limit,
+        default_limit=default_limit,
     )
 
 
@@ -474,8 +476,8 @@ def test_any_parameters_parse_or_raise_invalid_query(params: dict[str, list[str]
             max_tlp=Tlp.CLEAR,
             lookback_start=LOOKBACK,
             now=NOW,
-        tokens=TOKENS,
-        key_id=KEY_ID,
+            tokens=TOKENS,
+            key_id=KEY_ID,
         )
     except InvalidQuery as exc:
         failure = exc
