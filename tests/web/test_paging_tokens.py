@@ -9,19 +9,24 @@ from __future__ import annotations
 import base64
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import Connection, select
 
 from iocfeed.auth.keys import parse_key
 from iocfeed.indicators.cursor import CursorCodec, Endpoint, Scope
 from iocfeed.indicators.model import IocType, Tlp
 from iocfeed.indicators.query import Keyset
+from iocfeed.store.engine import open_engine
+from iocfeed.store.schema import server_secrets
 from iocfeed.taxii.collections import ALL_COLLECTION_ID, collection_by_id
 from iocfeed.taxii.timestamps import format_timestamp
 from tests.factories import ioc
-from tests.web.conftest import NOW, PLAN_NAMES, Site
+from tests.web.conftest import NOW, PLAN_NAMES, Site, start_site
 from tests.web.test_errors import assert_error
 from tests.web.test_taxii import ALL, ROOT, assert_taxii_error, get, ok
 
@@ -219,3 +224,55 @@ def test_another_collection_restarts_from_the_walks_added_after(feed: Site) -> N
     body = ok(get(feed, f"{DOMAIN}objects/", "pro", limit=10, next=token))
     assert len(indicator_ids(body)) == 3  # d3, d4, d5
     assert body["more"] is False
+
+
+@contextmanager
+def engine_of(url: str) -> Iterator[Connection]:
+    engine = open_engine(url)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def _first_token(site: Site) -> str:
+    for number in range(3):
+        site.load([ioc(IocType.DOMAIN, f"w{number}.example")])
+    return str(ok(get(site, f"{ALL}objects/", "pro", limit=1))["next"])
+
+
+def _follow(site: Site, token: str, who: str = "pro") -> Any:
+    return get(site, f"{ALL}objects/", who, limit=1, next=token)
+
+
+def test_every_worker_on_one_database_shares_the_stored_secret(database_url: str) -> None:
+    first, second = start_site(database_url), start_site(database_url)
+    one, other = next(first), next(second)
+    try:
+        other.keys = one.keys  # the same keys, as two workers see them
+        assert one.services.settings.secret_key is None
+        ok(_follow(other, _first_token(one)))
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_configured_secret_key_signs_and_another_one_refuses(database_url: str) -> None:
+    signer = start_site(database_url, secret_key="the same secret on every host")
+    site = next(signer)
+    try:
+        token = _first_token(site)
+        with engine_of(database_url) as connection:
+            stored = connection.execute(select(server_secrets)).all()
+        assert stored == []  # nothing made when a secret is configured
+        same = start_site(database_url, secret_key="the same secret on every host")
+        other = start_site(database_url, secret_key="another host, another secret")
+        for follower, status in ((same, 200), (other, 400)):
+            reader = next(follower)
+            reader.keys = site.keys
+            assert _follow(reader, token).status_code == status
+            follower.close()
+        assert _follow(site, token).status_code == 200
+    finally:
+        signer.close()
