@@ -147,7 +147,8 @@ def search(
         Query(
             alias=params.CURSOR,
             description="Opaque cursor from the previous page's `next` URL; send the same "
-            "filters with it.",
+            "filters with it. It is signed, and valid only for your key and those filters "
+            "(`limit` may change): anything else is a 400.",
         ),
     ] = None,
 ) -> Response:
