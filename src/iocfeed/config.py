@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from iocfeed.errors import ConfigurationError
@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Requests with a missing or bad key allowed per client address and minute; "
         "0 = no limit.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Server secret that signs paging tokens (16+ characters, the same on every "
+        "host); unset = one made once and kept in the database.",
     )
     identity_id: str = Field(
         default=DEFAULT_IDENTITY_ID,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -14,6 +15,7 @@ from iocfeed.auth.ratelimit import (
 )
 from iocfeed.clock import Clock, SystemClock
 from iocfeed.config import Settings
+from iocfeed.indicators.cursor import CursorCodec
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.stix.objects import Producer
 from iocfeed.store.audit import AuditLog
@@ -22,7 +24,35 @@ from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.keys import KeyStore
 from iocfeed.store.ratelimits import DatabaseCounters
 from iocfeed.store.search import IndicatorSearch
+from iocfeed.store.secrets import shared_secret
 from iocfeed.store.statuses import StatusStore
+
+STORED_SECRET = "secret_key"  # noqa: S105 (a row name, not a secret)
+"""The name of the stored server secret, used when the ``secret_key`` setting is unset."""
+
+
+class PagingTokens:
+    """The codec of ``next`` tokens, keyed by ``secret_key`` or else the store's shared
+    secret (read on first use, so that commands which never page need no migrated store)."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._codec: CursorCodec | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def codec(self) -> CursorCodec:
+        with self._lock:
+            if self._codec is None:
+                configured = self._settings.secret_key
+                secret = (
+                    configured.get_secret_value().encode("utf-8")
+                    if configured is not None
+                    else shared_secret(self._engine, STORED_SECRET)
+                )
+                self._codec = CursorCodec(secret)
+            return self._codec
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +69,7 @@ class Services:
     failed_auth: FailedAuthLimiter
     redis: RedisCounters | None
     producer: Producer
+    tokens: PagingTokens
 
     def close(self) -> None:
         self.engine.dispose()
@@ -79,4 +110,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             name=settings.identity_name,
             identity_class=settings.identity_class,
         ),
+        tokens=PagingTokens(settings, engine),
     )

@@ -26,7 +26,6 @@ import orjson
 
 from iocfeed.errors import Forbidden, NotFound
 from iocfeed.formats.stixbundle import records_from_objects
-from iocfeed.indicators.cursor import encode_cursor
 from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Rejected, Tlp
 from iocfeed.indicators.normalize import RecordDefaults
 from iocfeed.indicators.query import IndicatorQuery
@@ -140,7 +139,7 @@ class TaxiiService:
             if not more:
                 return _Selection(shown, [], None)
             as_of = request.as_of if request.after is not None else search.last_added()
-            return _Selection(shown, [], encode_cursor(shown[-1].keyset, as_of))
+            return _Selection(shown, [], request.next_token(shown[-1].keyset, as_of))
         if request.matches_nothing:
             return _Selection(references, [], None)
         page, as_of = search.in_added_order(
@@ -149,8 +148,7 @@ class TaxiiService:
             after=None if is_reference_position(request.after) else request.after,
             now=self.services.clock.now(),
         )
-        token = encode_cursor(page.next, as_of) if page.next is not None else None
-        return _Selection(references, page.items, token)
+        return _Selection(references, page.items, request.next_token(page.next, as_of))
 
     def _store_has_more(self, request: ObjectsRequest) -> bool:
         """Whether stored versions follow a page filled with reference objects."""

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iocfeed.errors import InvalidQuery, NotFound
-from iocfeed.indicators.cursor import encode_cursor
+from iocfeed.indicators.cursor import CursorCodec
 from iocfeed.indicators.model import HASH_TYPES, IocType, Tlp
 from iocfeed.indicators.query import LATEST, Keyset, VersionMatch, VersionSelector
 from iocfeed.taxii.collections import collection_by_id
@@ -23,6 +23,8 @@ from iocfeed.taxii.timestamps import format_timestamp
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 LOOKBACK = NOW - timedelta(days=90)
+TOKENS = CursorCodec(b"a test secret of 32 bytes.......")
+KEY_ID = "k1"
 ID_A = "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
 ID_B = "vulnerability--4600ad1b-fff1-4c58-bcc9-4de3bc5e2ffd"
 OBSERVABLES = frozenset(IocType) - {IocType.CVE, IocType.MITRE_ATTACK}
@@ -39,7 +41,8 @@ def objects(
     *,
     collection: str = "all",
     lookback: datetime | None = None,
-    **options: int,
+    max_limit: int = 1000,
+    default_limit: int = 1000,
 ) -> ObjectsRequest:
     return parse_request(
         Endpoint.OBJECTS,
@@ -48,7 +51,10 @@ def objects(
         max_tlp=Tlp.AMBER,
         lookback_start=lookback,
         now=NOW,
-        **options,
+        tokens=TOKENS,
+        key_id=KEY_ID,
+        max_limit=max_limit,
+        default_limit=default_limit,
     )
 
 
@@ -171,14 +177,21 @@ def test_configured_limits() -> None:
 def test_next_resumes_position_and_snapshot() -> None:
     position = Keyset(at=NOW - timedelta(hours=2), seq=41)
     snapshot = NOW - timedelta(hours=1)
-    request = objects({"next": encode_cursor(position, snapshot)})
+    request = objects({"next": _token(position, snapshot)})
     assert request.after == position
     assert request.as_of == snapshot == request.query.as_of
 
 
-def test_next_with_other_filters() -> None:
+def _token(position: Keyset, snapshot: datetime, raw: Raw | None = None) -> str:
+    """The token a page of ``objects(raw)`` ending at ``position`` carries."""
+    token = objects(raw).next_token(position, snapshot)
+    assert token is not None
+    return token
+
+
+def test_next_with_the_same_filters() -> None:
     position = Keyset(at=NOW - timedelta(hours=2), seq=41)
-    token = encode_cursor(position, NOW)
+    token = _token(position, NOW, {"match[type]": "indicator"})
     request = objects({"next": token, "match[type]": "indicator", "limit": "10"})
     assert (request.after, request.limit, request.query.types) == (position, 10, OBSERVABLES)
 
@@ -189,16 +202,16 @@ def test_next_malformed(raw: str) -> None:
 
 
 def test_next_only_once() -> None:
-    token = encode_cursor(Keyset(at=NOW, seq=1), NOW)
+    token = _token(Keyset(at=NOW, seq=1), NOW)
     rejected({"next": [token, token]}, "next")
 
 
 def test_next_token_round_trips_through_the_request() -> None:
     request = objects()
     position = Keyset(at=NOW - timedelta(minutes=5), seq=9)
-    token = request.next_token(position)
+    token = request.next_token(position, NOW)
     assert token is not None
-    assert request.next_token(None) is None
+    assert request.next_token(None, NOW) is None
     follow_up = objects({"next": token})
     assert (follow_up.after, follow_up.as_of) == (position, NOW)
 
@@ -383,8 +396,11 @@ def test_manifest_takes_the_same_filters() -> None:
         max_tlp=Tlp.AMBER,
         lookback_start=LOOKBACK,
         now=NOW,
+        tokens=TOKENS,
+        key_id=KEY_ID,
     )
-    assert manifest == objects(raw, lookback=LOOKBACK)
+    expected = objects(raw, lookback=LOOKBACK)
+    assert (manifest.query, manifest.limit) == (expected.query, expected.limit)
     assert manifest.query.types == {IocType.CVE}
 
 
@@ -397,6 +413,8 @@ def _by_id(endpoint: Endpoint, raw: Raw, object_id: str = ID_A) -> ObjectsReques
         max_tlp=Tlp.GREEN,
         lookback_start=None,
         now=NOW,
+        tokens=TOKENS,
+        key_id=KEY_ID,
     )
 
 
@@ -458,6 +476,8 @@ def test_any_parameters_parse_or_raise_invalid_query(params: dict[str, list[str]
             max_tlp=Tlp.CLEAR,
             lookback_start=LOOKBACK,
             now=NOW,
+            tokens=TOKENS,
+            key_id=KEY_ID,
         )
     except InvalidQuery as exc:
         failure = exc

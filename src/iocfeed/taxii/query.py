@@ -13,11 +13,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from iocfeed.errors import InvalidQuery, NotFound
-from iocfeed.indicators.cursor import decode_cursor, encode_cursor
+from iocfeed.indicators import cursor
 from iocfeed.indicators.model import HASH_TYPES, IocType, Tlp
 from iocfeed.indicators.query import (
     LATEST,
@@ -67,6 +67,14 @@ class Endpoint(enum.Enum):
 
 _PAGING = frozenset({ADDED_AFTER, LIMIT, NEXT})
 
+# The endpoint each token names (a token is valid only where it was issued).
+TOKEN_ENDPOINTS: dict[Endpoint, cursor.Endpoint] = {
+    Endpoint.OBJECTS: cursor.Endpoint.OBJECTS,
+    Endpoint.MANIFEST: cursor.Endpoint.MANIFEST,
+    Endpoint.OBJECT: cursor.Endpoint.OBJECT,
+    Endpoint.VERSIONS: cursor.Endpoint.VERSIONS,
+}
+
 # The "URL Filtering Parameters" of each endpoint's table in §5.
 ENDPOINT_PARAMETERS: dict[Endpoint, frozenset[str]] = {
     Endpoint.OBJECTS: _PAGING | {MATCH_ID, MATCH_TYPE, MATCH_VERSION, MATCH_SPEC_VERSION},
@@ -106,11 +114,16 @@ class ObjectsRequest:
     ``matches_nothing`` means the filters exclude every object this collection can hold;
     serve an empty response without asking the store (``query.types`` is then empty,
     which in an :class:`IndicatorQuery` would mean "every type").
+
+    ``scope`` is where the walk's tokens are valid (with the walk's own ``added_after``),
+    ``tokens`` the codec that signs them.
     """
 
     query: IndicatorQuery
     limit: int
     after: Keyset | None
+    scope: cursor.Scope
+    tokens: cursor.CursorCodec
     matches_nothing: bool = False
     lookback_applied: bool = False
 
@@ -126,9 +139,10 @@ class ObjectsRequest:
         """The strict ``date_added`` bound actually applied, for reporting to the client."""
         return self.query.added_after
 
-    def next_token(self, position: Keyset | None) -> str | None:
-        """The envelope's ``next`` for a page that ended at ``position`` (``None``: no more)."""
-        return None if position is None else encode_cursor(position, self.as_of)
+    def next_token(self, position: Keyset | None, as_of: datetime) -> str | None:
+        """The envelope's ``next`` for a page of the snapshot ``as_of`` that ended at
+        ``position`` (``None``: no more)."""
+        return None if position is None else self.tokens.issue(position, as_of, self.scope)
 
 
 def parse_request(
@@ -140,6 +154,8 @@ def parse_request(
     max_tlp: Tlp,
     lookback_start: datetime | None,
     now: datetime,
+    tokens: cursor.CursorCodec,
+    key_id: str,
     max_limit: int = MAX_PAGE,
     default_limit: int = MAX_PAGE,
 ) -> ObjectsRequest:
@@ -150,15 +166,29 @@ def parse_request(
     the path's ``object_id``; Get Object Versions (§5.8) takes paging and
     ``match[spec_version]`` and always selects every version. A path ``object_id`` that is
     not a STIX id names no object: :class:`NotFound`. Other parameters are ignored (§3.4).
+
+    ``next`` is read for the key ``key_id``, this endpoint, collection and object, and these
+    filters, by the rules of :mod:`iocfeed.indicators.cursor` (a stale token with a fresh
+    ``added_after`` starts a fresh walk).
     """
     allowed = ENDPOINT_PARAMETERS[endpoint]
     present = {name: values for name, values in params.items() if name in allowed}
     nothing = False
 
-    added_after, lookback_applied = _added_after(present, lookback_start)
+    raw_after = _single(present, ADDED_AFTER)
+    asked = None if raw_after is None else parse_timestamp(raw_after, parameter=ADDED_AFTER)
     limit = _limit(present, max_limit=max_limit, default_limit=default_limit)
-    token = _single(present, NEXT)
-    after, as_of = decode_cursor(token) if token is not None else (None, now)
+    scope = cursor.Scope(
+        key_id=key_id,
+        endpoint=TOKEN_ENDPOINTS[endpoint],
+        place=f"{collection.id}/{(object_id or '').lower()}",
+        filters={name: _list(present, name) or [] for name in sorted(present.keys() - _PAGING)},
+        added_after=asked,
+    )
+    resume = tokens.resume(_single(present, NEXT), scope)
+    added_after, lookback_applied = _clamped(resume.added_after, lookback_start)
+    after = resume.after
+    as_of = resume.as_of if resume.as_of is not None else now
 
     types = collection.types
     if (type_names := _list(present, MATCH_TYPE)) is not None:
@@ -194,6 +224,8 @@ def parse_request(
         query=query,
         limit=limit,
         after=after,
+        scope=replace(scope, added_after=resume.added_after),
+        tokens=tokens,
         matches_nothing=nothing,
         lookback_applied=lookback_applied,
     )
@@ -220,10 +252,10 @@ def _list(params: Params, name: str) -> list[str] | None:
     return values
 
 
-def _added_after(params: Params, lookback_start: datetime | None) -> tuple[datetime | None, bool]:
+def _clamped(
+    asked: datetime | None, lookback_start: datetime | None
+) -> tuple[datetime | None, bool]:
     """§3.4 ``added_after``, clamped to the plan's lookback (SPEC §3); and whether it was."""
-    raw = _single(params, ADDED_AFTER)
-    asked = None if raw is None else parse_timestamp(raw, parameter=ADDED_AFTER)
     if lookback_start is not None and (asked is None or asked < lookback_start):
         return lookback_start, True
     return asked, False

@@ -18,7 +18,6 @@ from iocfeed.auth.access import Principal
 from iocfeed.config import Scope
 from iocfeed.errors import NotFound, UnsupportedMediaType
 from iocfeed.formats.jsonrecord import record_from_json
-from iocfeed.indicators.cursor import encode_cursor
 from iocfeed.indicators.model import Indicator, IocType
 from iocfeed.indicators.normalize import canonicalize
 from iocfeed.indicators.query import Status
@@ -148,7 +147,8 @@ def search(
         Query(
             alias=params.CURSOR,
             description="Opaque cursor from the previous page's `next` URL; send the same "
-            "filters with it.",
+            "filters with it. It is signed, and valid only for your key and those filters "
+            "(`limit` may change): anything else is a 400.",
         ),
     ] = None,
 ) -> Response:
@@ -170,14 +170,29 @@ def search(
     page_size = parse_limit(
         limit, default=params.DEFAULT_LIMIT, maximum=built.settings.max_page_size
     )
-    resume = params.parse_cursor(cursor)
-    after, as_of = resume if resume is not None else (None, built.search.last_added())
+    scope = params.search_scope(
+        principal.key.key_id,
+        {
+            "type": type,
+            "since": since,
+            "until": until,
+            "confidence": confidence,
+            "tag": tag,
+            "technique": technique,
+            "source": source,
+            "q": q,
+            "status": None if status is None else status.value,
+        },
+    )
+    tokens = built.tokens.codec
+    resume = params.parse_cursor(cursor, tokens, scope)
+    as_of = resume.as_of if resume.as_of is not None else built.search.last_added()
     page = built.search.newest_first(
-        replace(query, as_of=as_of), limit=page_size, after=after, now=now
+        replace(query, as_of=as_of), limit=page_size, after=resume.after, now=now
     )
     next_url = None
     if page.next is not None:
-        token = encode_cursor(page.next, as_of)
+        token = tokens.issue(page.next, as_of, scope)
         next_url = str(request.url.include_query_params(**{params.CURSOR: token}))
     headers = {EFFECTIVE_SINCE: timestamp(effective_since)} if effective_since else None
     body = {"items": [indicator_body(item) for item in page.items], "next": next_url}

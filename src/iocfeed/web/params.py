@@ -9,7 +9,7 @@ parameter (400). A body that is not JSON or not an array of objects is 422.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import orjson
@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from iocfeed.errors import InvalidIndicator, InvalidQuery
 from iocfeed.formats.jsonrecord import json_kind
 from iocfeed.indicators.attack import canonical_technique_id
-from iocfeed.indicators.cursor import decode_cursor
+from iocfeed.indicators.cursor import CursorCodec, Endpoint, Resume, Scope
 from iocfeed.indicators.model import Confidence, Tlp
-from iocfeed.indicators.query import IndicatorQuery, Keyset, Status, clamp_to_lookback
+from iocfeed.indicators.query import IndicatorQuery, Status, clamp_to_lookback
 from iocfeed.parameters import parse_time, parse_types, split_values
 
 DEFAULT_LIMIT = 100
@@ -101,11 +101,23 @@ def search_query(
     return query, effective_since
 
 
-def parse_cursor(token: str | None) -> tuple[Keyset, datetime] | None:
-    """Where a walk resumes and the snapshot it sees; ``None`` on a first page."""
-    if not token:
-        return None
-    return decode_cursor(token)
+def search_scope(key_id: str, filters: Mapping[str, str | Sequence[str] | None]) -> Scope:
+    """Where a search's tokens are valid: this key and these filters (``limit`` aside).
+
+    List parameters count by their values, in any order and spelling (repeated or comma
+    separated); the others by their text.
+    """
+    chosen = {
+        name: split_values(value) if not isinstance(value, str) else [value]
+        for name, value in filters.items()
+        if value is not None
+    }
+    return Scope(key_id=key_id, endpoint=Endpoint.SEARCH, filters=chosen)
+
+
+def parse_cursor(token: str | None, tokens: CursorCodec, scope: Scope) -> Resume:
+    """Where a walk resumes and the snapshot it sees (both ``None`` on a first page)."""
+    return tokens.resume(token or None, scope)
 
 
 def upsert_items(body: bytes) -> list[object]:

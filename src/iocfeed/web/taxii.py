@@ -141,6 +141,8 @@ def filters(
         max_tlp=principal.plan.max_tlp,
         lookback_start=principal.lookback_start(now),
         now=now,
+        tokens=built.tokens.codec,
+        key_id=principal.key.key_id,
         max_limit=min(built.settings.max_page_size, query.MAX_PAGE),
         default_limit=min(built.settings.max_page_size, query.MAX_PAGE),
         **extra,

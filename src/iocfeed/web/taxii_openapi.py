@@ -330,7 +330,10 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "The opaque `next` token of the previous page (present when `more` is "
         "true), to read the following page. Send the same filters with it; the walk sees the "
         "collection as it stood at its first page, so objects added meanwhile neither repeat "
-        "nor go missing (the next poll gets them). Do not build or change a token.",
+        "nor go missing (the next poll gets them). A token is signed and valid only for the "
+        "key, endpoint, collection and filters that received it (400 elsewhere); sent with "
+        "another `added_after` than its walk's, it is stale and a fresh walk starts from "
+        "that `added_after`.",
         "schema": {"type": "string"},
     },
     query.MATCH_ID: _list_parameter(
