@@ -509,3 +509,7 @@ def test_openapi_documents_every_parameter(shared: Site) -> None:
     assert "Requires the Pro plan (read:stix scope)." in operation["description"]
     assert MEDIA_TYPE in operation["responses"]["200"]["content"]
     assert {"304", "400", "401", "403", "422", "429"} <= set(operation["responses"])
+    # What TLP 1.0 consumers and readers of observables get is said where they look.
+    assert "AMBER+STRICT" in documented["tlp_version"]["description"]
+    assert "stix2-slider" in documented["tlp_version"]["description"]
+    assert "revoked or expired" in documented["include_observables"]["description"]
