@@ -238,3 +238,30 @@ def test_misp_reads_one_attribute_per_observable_indicator(misp_parser: Any) -> 
         ("email-dst", SAMPLE_VALUES[IocType.EMAIL]),
     }
     assert len(parser.misp_event.attributes) == 9
+
+
+@pytest.fixture
+def slide() -> Iterator[Any]:
+    """stix2-slider's STIX 2.1 → 1.2 converter; it too brings mixbox (see ``misp_parser``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ImportWarning)
+        from stix2slider import slide_string
+        from stix2slider.options import initialize_options
+    initialize_options({"no_squirrel_gaps": True, "log_level": "CRITICAL"})
+    yield slide_string
+    sys.meta_path[:] = [
+        finder for finder in sys.meta_path if not type(finder).__module__.startswith("mixbox.")
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::ImportWarning")
+def test_stix2_slider_takes_tlp_1_exports_but_not_amber_strict(slide: Any) -> None:
+    """What the README tells consumers that know only TLP 1.0, such as stix2-slider."""
+    options = ExportOptions(tlp_version=1)
+    below = [make_indicator(IocType.IPV4, tlp=tlp) for tlp in (Tlp.CLEAR, Tlp.AMBER, Tlp.RED)]
+    bundle = serialised(build_objects(below, options, PRODUCER, now=T0))
+    assert "198.51.100.7" in slide(orjson.dumps(bundle).decode())
+    strict = [make_indicator(IocType.IPV4, tlp=Tlp.AMBER_STRICT)]
+    bundle = serialised(build_objects(strict, options, PRODUCER, now=T0))
+    with pytest.raises(KeyError, match="definition"):  # it reads only TLP 1.0 definitions
+        slide(orjson.dumps(bundle).decode())
