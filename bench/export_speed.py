@@ -174,9 +174,8 @@ def download(client: httpx.Client, params: dict[str, str]) -> bytes:
 
 def stix2_bundle(rows: list[Any]) -> str:
     """Peer (a): the rows as ``stix2`` objects in a ``Bundle``, serialised."""
-    objects = [
-        STIX2_CLASSES[obj["type"]](**obj) for obj in build_objects(rows, ExportOptions(), PRODUCER)
-    ]
+    built = build_objects(rows, ExportOptions(), PRODUCER, now=datetime.now(UTC))
+    objects = [STIX2_CLASSES[obj["type"]](**obj) for obj in built]
     return str(stix2.v21.Bundle(objects=objects).serialize())
 
 

@@ -11,7 +11,8 @@ cap) is said here once, as :class:`~iocfeed.errors.InvalidQuery` or
 ``run_export`` applies the caller's plan (lookback clamp, highest TLP), reads at most
 ``limit`` latest versions newest ``modified`` first in one indexed query, and fingerprints
 them: the ETag is SHA-256 over the rows' ids, ``modified`` and ``last_seen`` (observed-data
-shows ``last_seen``, which the store updates in place), the options, the producer and
+shows ``last_seen``, which the store updates in place), whether each row is withdrawn at the
+time of the export (revoked or expired rows ship no observables), the options, the producer and
 :data:`EXPORT_FORMAT_VERSION`. Nothing else goes into the output, so equal ETags mean
 equal bytes: the bundle id is derived from the same digest, which keeps a re-download of
 unchanged data byte for byte identical and the ETag honestly strong. A caller holding the
@@ -47,7 +48,7 @@ MAX_LIMIT = 1000  # SPEC §2: "above 1000 is a 400 error naming the cap"
 
 # Bumped whenever the same rows and options would serialise differently (a change to the
 # STIX builders), so that no client keeps a stale copy on a 304.
-EXPORT_FORMAT_VERSION = "1"
+EXPORT_FORMAT_VERSION = "2"
 
 MEDIA_TYPE = "application/stix+json;version=2.1"
 
@@ -192,6 +193,8 @@ class ExportResult:
     indicators: Sequence[Indicator]
     etag: str
     """Hex SHA-256 of everything the output is made of (see the module docstring)."""
+    now: datetime
+    """When the export was made: indicators past ``valid_until`` then ship no observables."""
 
     @property
     def count(self) -> int:
@@ -205,7 +208,7 @@ class ExportResult:
 
     def objects(self) -> list[StixObject]:
         """Every STIX object of the export, in SPEC §2 order."""
-        return build_objects(self.indicators, self.request.options, self.producer)
+        return build_objects(self.indicators, self.request.options, self.producer, now=self.now)
 
     def chunks(self) -> Iterator[bytes]:
         """The export's JSON, a hundred objects per chunk (bundle or bare array)."""
@@ -215,8 +218,11 @@ class ExportResult:
         return serialize_bundle(objects, self.bundle_id)
 
 
-def fingerprint(indicators: Sequence[Indicator], request: ExportRequest, producer: Producer) -> str:
-    """The strong ETag of an export: hex SHA-256 over what its bytes are made of.
+def fingerprint(
+    indicators: Sequence[Indicator], request: ExportRequest, producer: Producer, now: datetime
+) -> str:
+    """The strong ETag of an export made at ``now``: hex SHA-256 over what its bytes are
+    made of, including which rows are withdrawn (they ship without observables).
 
     orjson writes each datetime exactly (to the microsecond), and fast: the whole
     fingerprint of a thousand rows costs about a quarter of a millisecond.
@@ -235,7 +241,7 @@ def fingerprint(indicators: Sequence[Indicator], request: ExportRequest, produce
         producer.identity_class,
         producer.created,
     )
-    rows = [(row.stix_id, row.modified, row.last_seen) for row in indicators]
+    rows = [(row.stix_id, row.modified, row.last_seen, row.withdrawn(now)) for row in indicators]
     return hashlib.sha256(orjson.dumps([head, rows])).hexdigest()
 
 
@@ -258,5 +264,6 @@ def run_export(
         producer=producer,
         effective_since=effective_since,
         indicators=page.items,
-        etag=fingerprint(page.items, request, producer),
+        etag=fingerprint(page.items, request, producer, now),
+        now=now,
     )

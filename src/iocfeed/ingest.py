@@ -4,6 +4,11 @@ Good records are stored even when others are bad; each bad one is reported with 
 number and reason. Records stream through in fixed-size batches, so a file of any length
 imports in bounded memory.
 
+A load made with an API key passes the key's highest TLP as ``ceiling``: a record whose
+indicator is stored above it changes nothing and is counted as a fresh add would be, so the
+summary does not tell the writer that a value it may not read exists (``indicators.merge``).
+Such records are counted apart in ``ImportSummary.withheld``, for the audit trail only.
+
 Theory of operation: large files
 --------------------------------
 Reading and validating a record costs over half as much CPU as merging and writing it,
@@ -48,8 +53,8 @@ from iocfeed.formats.detect import Format
 from iocfeed.formats.jsonlines import read_jsonl
 from iocfeed.formats.reader import READERS
 from iocfeed.formats.text import read_text
-from iocfeed.indicators.merge import Outcome
-from iocfeed.indicators.model import IndicatorInput, RawIndicator, Rejected
+from iocfeed.indicators.merge import AsIfNew, Outcome
+from iocfeed.indicators.model import IndicatorInput, RawIndicator, Rejected, Tlp
 from iocfeed.indicators.normalize import RecordDefaults, normalize_record
 
 if TYPE_CHECKING:  # the store is only handed in; workers need not import SQLAlchemy
@@ -75,18 +80,28 @@ class ImportSummary:
     unchanged: int = 0
     rejected: int = 0
     rejections: list[Rejected] = field(default_factory=list)
+    withheld: int = 0
+    """Records not stored because their indicator is above the writer's TLP ceiling; each is
+    also counted as the fresh add it was answered as. Never shown to the writer."""
+    written: int = 0
+    """Records that stored a new version (added or updated and not withheld)."""
 
     @property
     def processed(self) -> int:
         return self.added + self.updated + self.unchanged + self.rejected
 
-    def count(self, outcome: Outcome) -> None:
+    def count(self, outcome: Outcome, *, withheld: bool = False) -> None:
+        """Count one record as ``outcome``; ``withheld``: not stored, answered as ``outcome``."""
         if outcome is Outcome.ADDED:
             self.added += 1
         elif outcome is Outcome.UPDATED:
             self.updated += 1
         else:
             self.unchanged += 1
+        if withheld:
+            self.withheld += 1
+        elif outcome is not Outcome.UNCHANGED:
+            self.written += 1
 
     def reject(self, rejection: Rejected) -> None:
         self.rejected += 1
@@ -148,9 +163,13 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     on_progress: Callable[[ImportSummary], None] | None = None,
     on_rejected: Callable[[Rejected], None] | None = None,
+    ceiling: Tlp = Tlp.RED,
 ) -> ImportSummary:
-    """Validate and store every record; one transaction per batch."""
-    loader = _Loader(store, clock, batch_size, on_progress, on_rejected)
+    """Validate and store every record; one transaction per batch.
+
+    ``ceiling`` is the writer's highest TLP (see the module docstring); RED for operators.
+    """
+    loader = _Loader(store, clock, batch_size, on_progress, on_rejected, ceiling=ceiling)
     loader.load(validate(records, defaults or RecordDefaults()))
     return loader.finish()
 
@@ -218,7 +237,11 @@ class _Loader:
         batch_size: int,
         on_progress: Callable[[ImportSummary], None] | None,
         on_rejected: Callable[[Rejected], None] | None,
+        *,
+        ceiling: Tlp = Tlp.RED,
     ) -> None:
+        self.ceiling = ceiling
+        self.as_if_new = AsIfNew()
         self.store = store
         self.clock = clock
         self.batch_size = batch_size
@@ -246,8 +269,13 @@ class _Loader:
         return self.summary
 
     def _flush(self) -> None:
-        for outcome in self.store.write(self.batch, self.clock.now()):
-            self.summary.count(outcome)
+        now = self.clock.now()
+        outcomes = self.store.write(self.batch, now, ceiling=self.ceiling)
+        for item, outcome in zip(self.batch, outcomes, strict=True):
+            if outcome is Outcome.WITHHELD:
+                self.summary.count(self.as_if_new.outcome(item, now), withheld=True)
+            else:
+                self.summary.count(outcome)
         self.batch.clear()
         if self.summary.added >= self.next_statistics:
             # A bulk load outgrows the planner's statistics; refreshed at each doubling they

@@ -26,12 +26,13 @@ import orjson
 
 from iocfeed.errors import Forbidden, NotFound
 from iocfeed.formats.stixbundle import records_from_objects
+from iocfeed.indicators.merge import AsIfNew, Outcome
 from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Rejected, Tlp
 from iocfeed.indicators.normalize import RecordDefaults
 from iocfeed.indicators.query import IndicatorQuery
 from iocfeed.ingest import validate
 from iocfeed.services import Services
-from iocfeed.stix.ids import SDO_TYPE
+from iocfeed.stix.ids import SDO_TYPE, new_stix_id
 from iocfeed.stix.objects import ExportOptions, sdo_for
 from iocfeed.stix.timestamps import stix_timestamp
 from iocfeed.taxii import resources
@@ -186,9 +187,9 @@ class TaxiiService:
     def add_objects(self, objects: Sequence[Any], *, key_id: str, max_tlp: Tlp) -> dict[str, Any]:
         """Add Objects (§5.5): import the posted objects, keep and return the status resource.
 
-        ``max_tlp`` does not limit what may be written; it is taken so that a write can
-        never reveal, through the status resource, the id of an object the key may not
-        read (a value already stored at a higher TLP is reported without its id).
+        ``max_tlp`` is the key's ceiling: an object whose indicator is stored above it
+        changes nothing and is reported exactly as a fresh add would be, so the status
+        never reveals that the value exists (``indicators.merge``).
         """
         now = self.services.clock.now()
         records = {record.line: record for record in records_from_objects(objects)}
@@ -209,7 +210,14 @@ class TaxiiService:
                 failures.append(_details(obj, checked.reason))
                 continue
             accepted.append((obj, checked))
-        successes = self._write(accepted, now, max_tlp)
+        successes, withheld = self._write(accepted, now, max_tlp)
+        self.services.audit.record(
+            key_id=key_id,
+            action="taxii.add_objects",
+            parameters={"objects": len(objects), "withheld": withheld},
+            result_count=len(successes) - withheld,
+            now=now,
+        )
         status = status_resource(
             id=str(uuid.uuid4()),
             request_timestamp=now,
@@ -221,37 +229,56 @@ class TaxiiService:
 
     def _write(
         self, accepted: list[tuple[Mapping[str, Any], IndicatorInput]], now: datetime, max_tlp: Tlp
-    ) -> list[StatusDetails]:
-        """Store the inputs, keeping posted ids for new indicators; one success each."""
+    ) -> tuple[list[StatusDetails], int]:
+        """Store the inputs, keeping posted ids for new indicators: one success each, and
+        how many were withheld.
+
+        An input withheld because its indicator is above the key's ceiling is reported as a
+        fresh add of it would be: under the id it would have got, with the same message.
+        """
         search = self.services.search
-        keep: list[tuple[IndicatorInput, str]] = []
-        plain: list[IndicatorInput] = []
+        keep: list[int] = []
+        plain: list[int] = []
         claimed: dict[str, tuple[IocType, str]] = {}
-        for obj, item in accepted:
+        for number, (obj, item) in enumerate(accepted):
             posted = str(obj["id"]).lower()
             owner = claimed.setdefault(posted, (item.type, item.value))
             if owner == (item.type, item.value) and _keepable(posted, item.type):
                 stored = search.by_stix_id(posted)
                 if stored is None or (stored.type, stored.value) == owner:
-                    keep.append((item, posted))
+                    keep.append(number)
                     continue
-            plain.append(item)
-        if plain or keep:
-            self.services.indicators.write(
-                plain + [item for item, _ in keep],
-                now,
-                preferred_ids={(item.type, item.value): posted for item, posted in keep},
-            )
+            plain.append(number)
+        order = plain + keep
+        preferred = {
+            (accepted[n][1].type, accepted[n][1].value): str(accepted[n][0]["id"]).lower()
+            for n in keep
+        }
+        inputs = [accepted[n][1] for n in order]
+        outcomes = (
+            self.services.indicators.write(inputs, now, preferred_ids=preferred, ceiling=max_tlp)
+            if inputs
+            else []
+        )
+        as_if_new = AsIfNew()
+        fresh_ids: dict[tuple[IocType, str], str] = {}
+        shown: dict[int, tuple[Outcome, str | None]] = {}
+        for number, item, outcome in zip(order, inputs, outcomes, strict=True):
+            if outcome is Outcome.WITHHELD:
+                key = (item.type, item.value)
+                if key not in fresh_ids:
+                    fresh_ids[key] = preferred.get(key) or new_stix_id(item.type)
+                shown[number] = (as_if_new.outcome(item, now), fresh_ids[key])
+            else:
+                shown[number] = (outcome, None)
         successes = []
-        for obj, item in accepted:
-            current = search.current(item.type, item.value)
-            message = None
-            if current is not None and current.effective_tlp > max_tlp:
-                message = "merged into an indicator above your TLP ceiling"
-            elif current is not None and current.stix_id != str(obj["id"]).lower():
-                message = f"merged into {current.stix_id} (this value was already known)"
-            successes.append(_details(obj, message))
-        return successes
+        for number, (obj, item) in enumerate(accepted):
+            outcome, stix_id = shown[number]
+            if stix_id is None:
+                current = search.current(item.type, item.value)
+                stix_id = current.stix_id if current is not None else None
+            successes.append(_details(obj, _success_message(obj, outcome, stix_id)))
+        return successes, sum(outcome is Outcome.WITHHELD for outcome in outcomes)
 
     def delete(self, object_id: str, *, max_tlp: Tlp) -> None:
         """Delete an Object (§5.7) by revoking it: a SIEM that polls drops it (SPEC §1).
@@ -307,6 +334,15 @@ def _not_stored(obj: Mapping[str, Any]) -> str:
         "objects are (markings, identities and relationships in the same request are read "
         "for TLP, source and techniques)"
     )
+
+
+def _success_message(obj: Mapping[str, Any], outcome: Outcome, stix_id: str | None) -> str | None:
+    """Where a stored item went, when that is not under the id it was posted with."""
+    if stix_id is None or stix_id == str(obj["id"]).lower():
+        return None
+    if outcome is Outcome.ADDED:
+        return f"stored as {stix_id}"
+    return f"merged into {stix_id} (this value was already known)"
 
 
 def _details(obj: Any, message: str | None) -> StatusDetails:

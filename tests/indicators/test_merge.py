@@ -5,7 +5,14 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from iocfeed.indicators.merge import Outcome, merge, millisecond_precision, next_modified, revoke
+from iocfeed.indicators.merge import (
+    AsIfNew,
+    Outcome,
+    merge,
+    millisecond_precision,
+    next_modified,
+    revoke,
+)
 from iocfeed.indicators.model import Confidence, Tlp
 from tests.factories import T0, ioc
 
@@ -102,3 +109,27 @@ def test_effective_tlp_comes_from_confidence_unless_set() -> None:
         Tlp.CLEAR,
         Tlp.RED,
     )
+
+
+def test_a_load_over_an_indicator_above_the_writers_ceiling_is_withheld() -> None:
+    red = merge(None, ioc(tlp=Tlp.RED, tags=("apt",)), T0, new_id).indicator
+    later = T0 + timedelta(hours=1)
+    for incoming in (ioc(tlp=Tlp.CLEAR), ioc(revoked=True), ioc(tags=("x",), last_seen=later)):
+        result = merge(red, incoming, later, new_id, ceiling=Tlp.AMBER_STRICT)
+        assert result.outcome is Outcome.WITHHELD
+        assert result.indicator == red
+    # The TLP that counts is the current one, whether set or derived from the confidence.
+    amber = merge(None, ioc(confidence=Confidence.MEDIUM), T0, new_id).indicator
+    assert merge(amber, ioc(), later, new_id, ceiling=Tlp.GREEN).outcome is Outcome.WITHHELD
+    assert merge(amber, ioc(tlp=Tlp.RED), later, new_id, ceiling=Tlp.AMBER).outcome is (
+        Outcome.UPDATED
+    )
+    assert merge(red, ioc(tlp=Tlp.CLEAR), later, new_id).outcome is Outcome.UPDATED
+
+
+def test_withheld_loads_are_answered_as_if_the_value_were_new() -> None:
+    as_if_new = AsIfNew()
+    assert as_if_new.outcome(ioc(), T0) is Outcome.ADDED
+    assert as_if_new.outcome(ioc(), T0) is Outcome.UNCHANGED
+    assert as_if_new.outcome(ioc(tags=("x",)), T0) is Outcome.UPDATED
+    assert as_if_new.outcome(ioc("ipv4", "198.51.100.1"), T0) is Outcome.ADDED

@@ -77,7 +77,7 @@ def serialised(objects: list[dict[str, Any]]) -> dict[str, Any]:
 )
 def test_every_option_combination_is_clean(options: ExportOptions) -> None:
     indicators = export_sample()
-    objects = build_objects(indicators, options, PRODUCER)
+    objects = build_objects(indicators, options, PRODUCER, now=T0)
     bundle = serialised(objects)
     assert_stix_clean(bundle)
 
@@ -105,8 +105,9 @@ def test_every_option_combination_is_clean(options: ExportOptions) -> None:
     has_observables = any(obj["type"] == "observed-data" for obj in objects)
     assert has_observables == options.include_observables
     # Seven indicators name T1566.001, whose attack-pattern is in the export; each of the
-    # nine observable indicators has one based-on link to its observed-data.
-    assert types.count("relationship") == 7 + 9 * options.include_observables
+    # eight live observable indicators has one based-on link to its observed-data (the
+    # revoked one ships none).
+    assert types.count("relationship") == 7 + 8 * options.include_observables
 
     expected_tlp = Tlp.AMBER_STRICT if options.tlp else Tlp.GREEN
     assert sdos[1]["object_marking_refs"] == [marking_id(expected_tlp, options.tlp_version)]
@@ -116,7 +117,7 @@ def test_every_option_combination_is_clean(options: ExportOptions) -> None:
 
 def test_tlp_1_export_keeps_amber_strict_as_tlp_2() -> None:
     indicators = [make_indicator(IocType.IPV4, tlp=Tlp.AMBER_STRICT), make_indicator(tlp=None)]
-    objects = build_objects(indicators, ExportOptions(tlp_version=1), PRODUCER)
+    objects = build_objects(indicators, ExportOptions(tlp_version=1), PRODUCER, now=T0)
     markings = [obj for obj in objects if obj["type"] == "marking-definition"]
     assert markings == [marking_definition(Tlp.GREEN, 1), marking_definition(Tlp.AMBER_STRICT, 2)]
     assert_stix_clean(serialised(objects))
@@ -128,7 +129,7 @@ def test_markings_come_in_tlp_order_and_only_those_used() -> None:
         make_indicator(IocType.IPV6, tlp=Tlp.CLEAR),
         make_indicator(IocType.DOMAIN, tlp=Tlp.RED),
     ]
-    objects = build_objects(indicators, ExportOptions(include_identity=False), PRODUCER)
+    objects = build_objects(indicators, ExportOptions(include_identity=False), PRODUCER, now=T0)
     assert [obj["id"] for obj in objects[:2]] == [marking_id(Tlp.CLEAR), marking_id(Tlp.RED)]
     assert [obj["type"] for obj in objects[2:]] == ["indicator"] * 3
 
@@ -136,7 +137,7 @@ def test_markings_come_in_tlp_order_and_only_those_used() -> None:
 def test_indicates_links_only_to_attack_patterns_in_the_export() -> None:
     phish = make_indicator(IocType.DOMAIN, techniques=("T1566.001", "T1059", "T1566.001"))
     technique = make_indicator(IocType.MITRE_ATTACK, value="T1566.001", tlp=Tlp.AMBER)
-    objects = build_objects([phish, technique], ExportOptions(), PRODUCER)
+    objects = build_objects([phish, technique], ExportOptions(), PRODUCER, now=T0)
     (indicates,) = [obj for obj in objects if obj["type"] == "relationship"]
     assert indicates["relationship_type"] == "indicates"
     assert (indicates["source_ref"], indicates["target_ref"]) == (phish.stix_id, technique.stix_id)
@@ -148,7 +149,7 @@ def test_indicates_links_only_to_attack_patterns_in_the_export() -> None:
     assert indicates["object_marking_refs"] == [marking_id(Tlp.AMBER)]
     assert_stix_clean(serialised(objects))
 
-    alone = build_objects([phish], ExportOptions(), PRODUCER)
+    alone = build_objects([phish], ExportOptions(), PRODUCER, now=T0)
     assert [obj for obj in alone if obj["type"] == "relationship"] == []
 
 
@@ -158,7 +159,7 @@ def test_relationship_ids_are_stable_across_exports() -> None:
     options = ExportOptions(include_observables=True)
 
     def relationship_ids() -> list[str]:
-        objects = build_objects([phish, technique], options, PRODUCER)
+        objects = build_objects([phish, technique], options, PRODUCER, now=T0)
         return [obj["id"] for obj in objects if obj["type"] == "relationship"]
 
     first = relationship_ids()
@@ -167,10 +168,10 @@ def test_relationship_ids_are_stable_across_exports() -> None:
 
 
 def test_an_empty_export() -> None:
-    objects = build_objects([], ExportOptions(), PRODUCER)
+    objects = build_objects([], ExportOptions(), PRODUCER, now=T0)
     assert objects == [PRODUCER.identity()]
     assert_stix_clean(serialised(objects))
-    bare = build_objects([], ExportOptions(include_identity=False), PRODUCER)
+    bare = build_objects([], ExportOptions(include_identity=False), PRODUCER, now=T0)
     assert bare == []
     assert serialised(bare) == {"type": "bundle", "id": ANY, "objects": []}
     assert_stix_clean(serialised(bare))
@@ -220,7 +221,7 @@ def misp_parser() -> Iterator[Any]:
 @pytest.mark.filterwarnings("ignore::ImportWarning")
 def test_misp_reads_one_attribute_per_observable_indicator(misp_parser: Any) -> None:
     indicators = [make_indicator(ioc_type) for ioc_type in OBSERVABLE_TYPES]
-    bundle = serialised(build_objects(indicators, ExportOptions(), PRODUCER))
+    bundle = serialised(build_objects(indicators, ExportOptions(), PRODUCER, now=T0))
     parser = misp_parser
     parser.load_stix_bundle(stix2.parse(bundle, allow_custom=True))
     parser.parse_stix_bundle()
@@ -237,3 +238,30 @@ def test_misp_reads_one_attribute_per_observable_indicator(misp_parser: Any) -> 
         ("email-dst", SAMPLE_VALUES[IocType.EMAIL]),
     }
     assert len(parser.misp_event.attributes) == 9
+
+
+@pytest.fixture
+def slide() -> Iterator[Any]:
+    """stix2-slider's STIX 2.1 → 1.2 converter; it too brings mixbox (see ``misp_parser``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ImportWarning)
+        from stix2slider import slide_string
+        from stix2slider.options import initialize_options
+    initialize_options({"no_squirrel_gaps": True, "log_level": "CRITICAL"})
+    yield slide_string
+    sys.meta_path[:] = [
+        finder for finder in sys.meta_path if not type(finder).__module__.startswith("mixbox.")
+    ]
+
+
+@pytest.mark.filterwarnings("ignore::ImportWarning")
+def test_stix2_slider_takes_tlp_1_exports_but_not_amber_strict(slide: Any) -> None:
+    """What the README tells consumers that know only TLP 1.0, such as stix2-slider."""
+    options = ExportOptions(tlp_version=1)
+    below = [make_indicator(IocType.IPV4, tlp=tlp) for tlp in (Tlp.CLEAR, Tlp.AMBER, Tlp.RED)]
+    bundle = serialised(build_objects(below, options, PRODUCER, now=T0))
+    assert "198.51.100.7" in slide(orjson.dumps(bundle).decode())
+    strict = [make_indicator(IocType.IPV4, tlp=Tlp.AMBER_STRICT)]
+    bundle = serialised(build_objects(strict, options, PRODUCER, now=T0))
+    with pytest.raises(KeyError, match="definition"):  # it reads only TLP 1.0 definitions
+        slide(orjson.dumps(bundle).decode())

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from iocfeed.errors import NotFound
 from iocfeed.indicators.merge import Outcome
-from iocfeed.indicators.model import Confidence, IocType
+from iocfeed.indicators.model import Confidence, IocType, Tlp
 from iocfeed.indicators.query import IndicatorQuery, VersionMatch, VersionSelector
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.schema import indicator_versions
@@ -184,3 +184,16 @@ def test_refresh_statistics_shows_postgresql_the_loaded_table(
                 "SELECT reltuples FROM pg_class WHERE oid = 'indicator_versions'::regclass"
             ).scalar_one()
         assert estimated == 200
+
+
+def test_writes_above_the_ceiling_are_withheld_and_store_nothing(
+    store: IndicatorStore, search: IndicatorSearch
+) -> None:
+    store.write([ioc(tlp=Tlp.RED, tags=("apt",))], T0)
+    before = all_versions(search)
+    later = T0 + timedelta(minutes=1)
+    batch = [ioc(tlp=Tlp.CLEAR), ioc(revoked=True), ioc(tags=("x",), last_seen=later)]
+    outcomes = store.write([*batch, ioc("ipv4", "198.51.100.7")], later, ceiling=Tlp.AMBER)
+    assert outcomes == [Outcome.WITHHELD] * 3 + [Outcome.ADDED]
+    assert [v for v in all_versions(search) if v.type is IocType.DOMAIN] == before
+    assert store.write([ioc(tlp=Tlp.CLEAR)], later) == [Outcome.UPDATED]  # an operator may

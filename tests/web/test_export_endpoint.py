@@ -27,6 +27,7 @@ from iocfeed.indicators.normalize import RecordDefaults
 from iocfeed.ingest import ingest, validate
 from iocfeed.stix.markings import TLP_1, marking_id
 from tests.conftest import sqlite_url
+from tests.factories import ioc
 from tests.stix.judges import assert_stix_clean
 from tests.web.conftest import NOW, Site, migrated, start_site
 from tests.web.test_errors import assert_error
@@ -324,6 +325,38 @@ def test_stable_ids_later_modified_and_revocations(site: Site) -> None:
     assert_stix_clean(orjson.loads(window.content))
 
 
+def test_withdrawn_indicators_ship_without_observables(site: Site) -> None:
+    """A reader of observables only cannot see `revoked`: revoked and expired indicators
+    ship their revoked or expiring version, and no SCO, observed-data or based-on."""
+    live = [ioc(IocType.IPV4, "198.51.100.7"), ioc(IocType.SHA256, "a" * 64)]
+    revoked = ioc(IocType.URL, "http://revoked.example/x")
+    expired = ioc(IocType.DOMAIN, "expired.example", valid_until=NOW + timedelta(hours=1))
+    site.load([*live, revoked, expired])
+    site.services.indicators.revoke(revoked.type, revoked.value, NOW + timedelta(minutes=1))
+    early = export(site, include_observables="true")
+    site.clock.advance(hours=2)  # expired.example is past valid_until; no sweep has run
+    response = export(site, include_observables="true")
+    assert response.headers["etag"] != early.headers["etag"]
+    bundle = orjson.loads(response.content)
+    assert_stix_clean(bundle)
+    objects = bundle["objects"]
+    by_value = {unescaped(o["pattern"]): o for o in objects if o["type"] == "indicator"}
+    assert set(by_value) == {"198.51.100.7", "a" * 64, revoked.value, expired.value}
+    assert by_value[revoked.value]["revoked"] is True
+    assert by_value[expired.value]["valid_until"] == "2025-06-01T13:00:00.000Z"
+    scos = [o for o in objects if o["type"] in {"ipv4-addr", "url", "domain-name", "file"}]
+    assert sorted(o.get("value") or o["hashes"]["SHA-256"] for o in scos) == [
+        "198.51.100.7", "a" * 64
+    ]  # fmt: skip
+    live_ids = {by_value["198.51.100.7"]["id"], by_value["a" * 64]["id"]}
+    based_on = [o for o in objects if o.get("relationship_type") == "based-on"]
+    assert {o["source_ref"] for o in based_on} == live_ids
+    assert len([o for o in objects if o["type"] == "observed-data"]) == 2
+    # Without observables nothing is held back: the withdrawn versions still ship.
+    plain = objects_of(export(site))
+    assert len([o for o in plain if o["type"] == "indicator"]) == 4
+
+
 # --- errors --------------------------------------------------------------------------------------
 
 
@@ -476,3 +509,7 @@ def test_openapi_documents_every_parameter(shared: Site) -> None:
     assert "Requires the Pro plan (read:stix scope)." in operation["description"]
     assert MEDIA_TYPE in operation["responses"]["200"]["content"]
     assert {"304", "400", "401", "403", "422", "429"} <= set(operation["responses"])
+    # What TLP 1.0 consumers and readers of observables get is said where they look.
+    assert "AMBER+STRICT" in documented["tlp_version"]["description"]
+    assert "stix2-slider" in documented["tlp_version"]["description"]
+    assert "revoked or expired" in documented["include_observables"]["description"]

@@ -106,7 +106,7 @@ def test_audit_records_who_changed_what(sqlite_site: Site) -> None:
     admin_id = sqlite_site.keys["admin"].split("_")[1]
     records = sqlite_site.services.audit.recent()
     assert [(r.key_id, r.action, r.parameters, r.result_count) for r in reversed(records)] == [
-        (enterprise_id, "iocs.upsert", {"items": 2}, 1),
+        (enterprise_id, "iocs.upsert", {"items": 2, "withheld": 0}, 1),
         (enterprise_id, "iocs.revoke", {"type": "domain", "value": "evil.example"}, 1),
         (admin_id, "keys.create", {"key_id": new_id, "name": "splunk", "plan": "pro"}, 1),
         (admin_id, "keys.revoke", {"key_id": new_id}, 1),

@@ -14,6 +14,18 @@ place and the load counts as unchanged, so running the same import twice changes
 
 STIX objects cannot be un-revoked (STIX 2.1 §3.6). A revoked indicator that is loaded again
 as live therefore starts over as a new object with a new id; the revoked one stays revoked.
+
+Writes above the writer's TLP ceiling
+-------------------------------------
+A writer's *ceiling* is the highest TLP its key may receive (SPEC §4). A load never changes,
+revokes or reveals an indicator whose current TLP is above the ceiling of the key that sent
+it: ``merge`` returns ``WITHHELD`` and the stored indicator as it is, so nothing is written
+(no version, no ``last_seen``, no tags). This holds for revoked indicators too. The writer is
+answered exactly as if the value had been new to it (``AsIfNew`` works out that answer,
+duplicates within one request included), so the answer to a write is no oracle for a value
+it may not read. The writer cannot read such a value back either, since it is above its
+ceiling. Within its ceiling a writer may lower or raise an indicator's TLP, above the ceiling
+too. Operators (ceiling RED) are never withheld from.
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from iocfeed.indicators.model import Indicator, IndicatorInput
+from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Tlp
 
 _ONE_MS = timedelta(milliseconds=1)
 
@@ -32,6 +44,8 @@ class Outcome(enum.StrEnum):
     ADDED = "added"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    WITHHELD = "withheld"
+    """Not stored: the indicator is above the writer's TLP ceiling (see the module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +115,13 @@ def merge(
     incoming: IndicatorInput,
     now: datetime,
     new_stix_id: Callable[[IndicatorInput], str],
+    *,
+    ceiling: Tlp = Tlp.RED,
 ) -> Merge:
-    """Load ``incoming`` over ``current`` (the stored latest version, if any)."""
+    """Load ``incoming`` over ``current`` (the stored latest version, if any), for a writer
+    whose key may receive TLPs up to ``ceiling``."""
+    if current is not None and current.effective_tlp > ceiling:
+        return Merge(Outcome.WITHHELD, current)
     if current is None or (current.revoked and not incoming.revoked):
         return Merge(Outcome.ADDED, new_indicator(incoming, new_stix_id(incoming), now))
     if current.revoked:
@@ -134,3 +153,22 @@ def revoke(current: Indicator, now: datetime) -> Indicator:
     return replace(
         current, revoked=True, modified=next_modified(current.modified, now), date_added=now
     )
+
+
+class AsIfNew:
+    """The answers a writer gets for withheld loads: what they would have done had the
+    values been new to it, loads of the same value in one request merged in order."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[IocType, str], Indicator] = {}
+
+    def outcome(self, incoming: IndicatorInput, now: datetime) -> Outcome:
+        """``ADDED`` for the first load of a value, then ``UPDATED`` or ``UNCHANGED``."""
+        key = (incoming.type, incoming.value)
+        result = merge(self._seen.get(key), incoming, now, _no_id)
+        self._seen[key] = result.indicator
+        return result.outcome
+
+
+def _no_id(_: IndicatorInput) -> str:
+    return ""

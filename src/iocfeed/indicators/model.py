@@ -134,6 +134,10 @@ class Indicator:
         """SPEC §4: the operator's TLP, else the one the confidence gives."""
         return self.tlp if self.tlp is not None else TLP_BY_CONFIDENCE[self.confidence]
 
+    def withdrawn(self, now: datetime) -> bool:
+        """Revoked, or past ``valid_until`` at ``now`` (the expiry sweep revokes it soon)."""
+        return self.revoked or (self.valid_until is not None and self.valid_until <= now)
+
 
 @dataclass(frozen=True, slots=True)
 class RawIndicator:

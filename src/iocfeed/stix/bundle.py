@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -31,9 +32,13 @@ def new_bundle_id() -> str:
 
 
 def build_objects(
-    indicators: Sequence[Indicator], options: ExportOptions, producer: Producer
+    indicators: Sequence[Indicator],
+    options: ExportOptions,
+    producer: Producer,
+    *,
+    now: datetime,
 ) -> list[StixObject]:
-    """Every object of an export, in SPEC §2 order.
+    """Every object of an export made at ``now``, in SPEC §2 order.
 
     The producer identity (``include_identity``), the marking definitions the objects
     reference (``include_markings``), one SDO per indicator in the order given (the
@@ -41,6 +46,11 @@ def build_objects(
     SCOs, observed-data and ``based-on`` relationships, and last the ``indicates``
     relationships from indicators to the attack-patterns of their techniques that are in
     ``indicators`` too.
+
+    An indicator that is withdrawn (revoked, or past ``valid_until`` at ``now``) ships
+    without observables: its revoked version tells a consumer that reads patterns to stop
+    matching, but one that reads only observables (Splunk ES before 8.2) cannot see
+    revocation on an SCO, which STIX does not version, and would take it as live.
     """
     creator = producer.identity_id if options.include_identity else None
     tlps = [object_tlp(indicator, options) for indicator in indicators]
@@ -59,7 +69,7 @@ def build_objects(
         # Two stored URLs can share one URI form, and so one SCO; it is listed once.
         seen: set[str] = set()
         for indicator, tlp in zip(indicators, tlps, strict=True):
-            if indicator.type in SCO_TYPE:
+            if indicator.type in SCO_TYPE and not indicator.withdrawn(now):
                 for obj in build_observables(indicator, markings[tlp], creator):
                     if obj["id"] not in seen:
                         seen.add(obj["id"])

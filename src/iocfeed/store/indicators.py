@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from iocfeed.errors import NotFound
 from iocfeed.indicators.merge import Merge, Outcome, merge, revoke
-from iocfeed.indicators.model import Indicator, IndicatorInput, IocType
+from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Tlp
 from iocfeed.store.rows import indicator_to_row, row_to_indicator, to_us
 from iocfeed.store.schema import indicator_versions as versions
 from iocfeed.store.schema import write_clock
@@ -122,8 +122,12 @@ class IndicatorStore:
         now: datetime,
         *,
         preferred_ids: Mapping[tuple[IocType, str], str] | None = None,
+        ceiling: Tlp = Tlp.RED,
     ) -> list[Outcome]:
         """Merge ``inputs`` in one transaction; one outcome per input, in order.
+
+        ``ceiling`` is the writer's highest TLP: an input whose indicator is currently above
+        it changes nothing and is reported ``WITHHELD`` (``indicators.merge``).
 
         An indicator stored for the first time gets a fresh STIX id, or the one
         ``preferred_ids`` names for its ``(type, value)`` (a producer's own id, kept when a
@@ -146,7 +150,9 @@ class IndicatorStore:
             for incoming in inputs:
                 key = (incoming.type, incoming.value)
                 current = state.get(key)
-                result = merge(current.indicator if current else None, incoming, now, new_id)
+                result = merge(
+                    current.indicator if current else None, incoming, now, new_id, ceiling=ceiling
+                )
                 outcomes.append(result.outcome)
                 state[key] = writes.add(current, result, clock)
             writes.flush(connection)
@@ -247,7 +253,7 @@ class _BatchWrites:
 
     def add(self, current: _Current | None, result: Merge, clock: _DateAddedClock) -> _Current:
         indicator = result.indicator
-        if result.outcome is Outcome.UNCHANGED:
+        if result.outcome in (Outcome.UNCHANGED, Outcome.WITHHELD):
             assert current is not None
             if (indicator.last_seen, indicator.source) != (
                 current.indicator.last_seen,

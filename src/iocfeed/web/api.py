@@ -271,12 +271,12 @@ def revoke(
 def _upsert(built: Services, principal: Principal, items: list[object]) -> ImportSummary:
     """Validate and store ``items`` (numbered from 1), and audit who loaded how many."""
     records = [record_from_json(number, item) for number, item in enumerate(items, start=1)]
-    summary = ingest(records, built.indicators, built.clock)
+    summary = ingest(records, built.indicators, built.clock, ceiling=principal.plan.max_tlp)
     built.audit.record(
         key_id=principal.key.key_id,
         action="iocs.upsert",
-        parameters={"items": len(items)},
-        result_count=summary.added + summary.updated,
+        parameters={"items": len(items), "withheld": summary.withheld},
+        result_count=summary.written,
         now=built.clock.now(),
     )
     return summary
@@ -290,7 +290,9 @@ def _upsert(built: Services, principal: Principal, items: list[object]) -> Impor
     "items are stored even when others are rejected: the response counts each outcome and "
     "lists every rejected item with its 1-based position (`line`) and the reason. Always "
     "200 when the body could be read; a body that is not a JSON array of objects is 422. "
-    "Needs the `write:iocs` scope (Enterprise plan). The body size is limited by the server.",
+    "Needs the `write:iocs` scope (Enterprise plan). The body size is limited by the server. "
+    "An item naming an indicator above your plan's highest TLP changes nothing and is "
+    "counted as `added`, as a new value would be.",
     response_model=None,
     openapi_extra={"requestBody": upsert_request_body()},
     responses={

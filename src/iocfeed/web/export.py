@@ -87,8 +87,9 @@ your plan's highest TLP, and `tlp=` never lowers a TLP the operator set on it.
 
 Both platforms accept STIX bundles via their threat-intel connectors. Download with
 `format=bundle` (default) and upload via their UI/API. Splunk ES before 8.2 reads
-observables rather than patterns: add `include_observables=true`. For consumers that know
-only TLP 1.0, add `tlp_version=1`.
+observables rather than patterns: add `include_observables=true` (revoked and expired
+indicators then ship without observables). For consumers that know only TLP 1.0, add
+`tlp_version=1` (AMBER+STRICT keeps its TLP 2.0 marking).
 
 **Download**
 
@@ -230,7 +231,9 @@ def export_stix(
         Query(
             description="Also add the cyber-observable objects (SCOs, with deterministic "
             "ids) behind each indicator, in observed-data linked by `based-on`. Splunk ES "
-            "before 8.2 reads observables and ignores patterns.",
+            "before 8.2 reads observables and ignores patterns. A revoked or expired "
+            "indicator ships its revoked (or expiring) version and no observables, so a "
+            "reader of observables only never takes it as live.",
         ),
     ] = False,
     tlp_version: Annotated[
@@ -238,7 +241,11 @@ def export_stix(
         Query(
             description="`2` (default): TLP 2.0 marking definitions. `1`: the four TLP 1.0 "
             "ones of the STIX 2.1 specification (clear→TLP:WHITE), for consumers that know "
-            "only those; AMBER+STRICT, which TLP 1.0 lacks, keeps its TLP 2.0 object.",
+            "only those. AMBER+STRICT, which TLP 1.0 lacks, keeps its TLP 2.0 marking "
+            "definition: mapping it to TLP:AMBER would widen who may see it, and dropping the "
+            "marking would leave it unmarked. Tools that understand only TLP 1.0 may reject "
+            "it (stix2-slider fails on it): for them, export with a key whose highest TLP "
+            "is below AMBER+STRICT and without `tlp=amber+strict`.",
             examples=[2],
             json_schema_extra={"enum": [1, 2]},
         ),
