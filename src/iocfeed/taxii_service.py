@@ -3,9 +3,9 @@ Add Objects, Delete and Status.
 
 Reads join pre-serialised objects into the envelope (``resources.envelope_bytes``); each
 stored version becomes its SDO with the default export options, so TAXII and the STIX
-export publish the same object for the same version. A walk starts with the reference
-objects (``taxii.references``) and continues with stored versions in ``date_added`` order
-from the store's keyset walk, pinned at the snapshot its first page saw.
+export publish the same object for the same version. A walk's first page starts with the
+reference objects (``taxii.references``); the walk continues with stored versions in
+``date_added`` order from the store's keyset walk, pinned at the snapshot its first page saw.
 
 Writes (Add Objects) go through the same reader and normalisation as ``iocfeed import``
 of a STIX bundle, then the same merge. A new indicator keeps the id its producer gave it
@@ -29,7 +29,7 @@ from iocfeed.formats.stixbundle import records_from_objects
 from iocfeed.indicators.merge import AsIfNew, Outcome
 from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Rejected, Tlp
 from iocfeed.indicators.normalize import RecordDefaults
-from iocfeed.indicators.query import IndicatorQuery
+from iocfeed.indicators.query import IndicatorQuery, Keyset
 from iocfeed.ingest import validate
 from iocfeed.services import Services
 from iocfeed.stix.ids import SDO_TYPE, new_stix_id
@@ -38,7 +38,7 @@ from iocfeed.stix.timestamps import stix_timestamp
 from iocfeed.taxii import resources
 from iocfeed.taxii.query import Endpoint, ObjectsRequest, Params
 from iocfeed.taxii.references import DATE_ADDED as REFERENCE_DATE_ADDED
-from iocfeed.taxii.references import Reference, is_reference_position, reference_objects, selected
+from iocfeed.taxii.references import Reference, fitted, reference_objects, selected
 from iocfeed.taxii.status import StatusDetails, status_resource
 
 OPTIONS = ExportOptions()
@@ -131,34 +131,22 @@ class TaxiiService:
         return Reply(orjson.dumps(body), page.headers())
 
     def _select(self, request: ObjectsRequest, params: Params, endpoint: Endpoint) -> _Selection:
-        search = self.services.search
         references = selected(self.references, params, request, endpoint)
-        limit = request.limit
-        if len(references) >= limit:
-            shown = references[:limit]
-            more = len(references) > limit or self._store_has_more(request)
-            if not more:
-                return _Selection(shown, [], None)
-            as_of = request.as_of if request.after is not None else search.last_added()
-            return _Selection(shown, [], request.next_token(shown[-1].keyset, as_of))
         if request.matches_nothing:
             return _Selection(references, [], None)
-        page, as_of = search.in_added_order(
+        page, as_of = self.services.search.in_added_order(
             self._snapshot_query(request),
-            limit=limit - len(references),
-            after=None if is_reference_position(request.after) else request.after,
+            limit=request.limit,
+            after=request.after,
             now=self.services.clock.now(),
         )
-        return _Selection(references, page.items, request.next_token(page.next, as_of))
-
-    def _store_has_more(self, request: ObjectsRequest) -> bool:
-        """Whether stored versions follow a page filled with reference objects."""
-        if request.matches_nothing:
-            return False
-        page, _ = self.services.search.in_added_order(
-            self._snapshot_query(request), limit=1, after=None, now=self.services.clock.now()
-        )
-        return bool(page.items)
+        # A first page carries the references within its limit (``taxii.references``).
+        shown, kept = fitted(references, [i.effective_tlp for i in page.items], request.limit)
+        items, position = page.items[:kept], page.next
+        if kept < len(page.items):
+            position = Keyset(items[-1].date_added, items[-1].seq)
+        token = request.next_token(position, as_of)
+        return _Selection(shown, items, token)
 
     @staticmethod
     def _snapshot_query(request: ObjectsRequest) -> IndicatorQuery:
@@ -256,7 +244,9 @@ class TaxiiService:
         }
         inputs = [accepted[n][1] for n in order]
         outcomes = (
-            self.services.indicators.write(inputs, now, preferred_ids=preferred, ceiling=max_tlp)
+            self.services.indicators.write(
+                inputs, now, preferred_ids=preferred, ceiling=max_tlp, submitted=True
+            )
             if inputs
             else []
         )

@@ -27,7 +27,9 @@ from tests.conftest import sqlite_url
 COUNT = 2400
 BATCH = 400
 KEY_TLP = Tlp.AMBER_STRICT  # the enterprise plan's ceiling
-REFERENCES = 6  # the producer identity and the five TLP 2.0 marking definitions
+# The producer identity and the TLP 2.0 marking definitions up to the key's TLP (CLEAR, GREEN,
+# AMBER, AMBER+STRICT) that every read collection's first page carries.
+REFERENCES = 5
 
 
 @dataclass
@@ -49,7 +51,9 @@ class LiveServer:
     def stored_ids(self, collection_id: str) -> set[str]:
         """What a walk of the collection must serve, read from the store directly."""
         collection = collection_by_id(collection_id)
-        query = IndicatorQuery(types=collection.types, max_tlp=KEY_TLP)
+        query = IndicatorQuery(
+            types=collection.types, max_tlp=KEY_TLP, submitted_only=collection.submitted_only
+        )
         now = self.services.clock.now()
         return {item.stix_id for item in self.services.search.iter_newest_first(query, now=now)}
 

@@ -50,8 +50,9 @@ class IndicatorQuery:
     """Filters shared by every read surface. Empty sets and ``None`` mean "no filter".
 
     Time bounds are aware UTC datetimes; ``added_after`` is strict (TAXII 2.1 §3.4.2);
-    ``modified_since`` is inclusive. ``max_tlp`` hides indicators whose own TLP is above
-    what the key's plan may receive (SPEC §4).
+    ``modified_since`` is inclusive. ``max_tlp`` hides every version whose own TLP, or
+    whose indicator's current TLP, is above what the key's plan may receive (SPEC §4).
+    ``submitted_only`` keeps the versions posted to the TAXII Submissions collection.
     """
 
     types: frozenset[IocType] = frozenset()
@@ -66,6 +67,7 @@ class IndicatorQuery:
     text: str | None = None
     status: Status | None = None
     max_tlp: Tlp = Tlp.RED
+    submitted_only: bool = False
     versions: VersionMatch = field(default=LATEST)
     as_of: datetime | None = None
     """See the store as it was at this ``date_added``: later versions are invisible and a

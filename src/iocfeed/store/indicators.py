@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, select, update
 
 from iocfeed.errors import NotFound
 from iocfeed.indicators.merge import Merge, Outcome, merge, revoke
@@ -123,6 +123,7 @@ class IndicatorStore:
         *,
         preferred_ids: Mapping[tuple[IocType, str], str] | None = None,
         ceiling: Tlp = Tlp.RED,
+        submitted: bool = False,
     ) -> list[Outcome]:
         """Merge ``inputs`` in one transaction; one outcome per input, in order.
 
@@ -132,6 +133,8 @@ class IndicatorStore:
         An indicator stored for the first time gets a fresh STIX id, or the one
         ``preferred_ids`` names for its ``(type, value)`` (a producer's own id, kept when a
         TAXII client posts it); the caller makes sure no other indicator holds that id.
+        ``submitted`` marks the new versions as posted to the TAXII Submissions collection,
+        which serves only such versions.
         """
 
         def new_id(incoming: IndicatorInput) -> str:
@@ -145,7 +148,7 @@ class IndicatorStore:
             clock = lock_write_clock(connection, now)
             stored = current_versions(connection, {(i.type, i.value) for i in inputs})
             state = {key: _Current.stored(ind, seq) for key, (ind, seq) in stored.items()}
-            writes = _BatchWrites()
+            writes = _BatchWrites(submitted=submitted)
             outcomes = []
             for incoming in inputs:
                 key = (incoming.type, incoming.value)
@@ -244,12 +247,21 @@ def _insert_statement(paramstyle: str) -> str:
 
 
 class _BatchWrites:
-    """The statements one batch will run, collected so each runs once as an executemany."""
+    """The statements one batch will run, collected so each runs once as an executemany.
 
-    def __init__(self) -> None:
+    When a new version changes its indicator's TLP rank, every earlier version of the
+    indicator (the same STIX id, or the revoked object a reloaded value replaces) gets its
+    ``access_rank`` raised or lowered to the higher of its own rank and the new one, so a
+    version is served only where both its own and its indicator's current TLP may go.
+    """
+
+    def __init__(self, *, submitted: bool = False) -> None:
+        self.submitted = submitted
         self.inserts: list[dict[str, Any]] = []
         self.supersede: list[dict[str, int]] = []
         self.touch: dict[int, dict[str, Any]] = {}
+        # Per (type, value) whose TLP rank changed: the STIX ids to re-rank, the final rank.
+        self.reranked: dict[tuple[str, str], tuple[set[str], int]] = {}
 
     def add(self, current: _Current | None, result: Merge, clock: _DateAddedClock) -> _Current:
         indicator = result.indicator
@@ -274,13 +286,31 @@ class _BatchWrites:
                 assert current.seq is not None
                 self.supersede.append({"b_seq": current.seq, "b_at": date_added})
         row = indicator_to_row(indicator)
+        if current is not None:
+            self._rerank(current, row)
         row["date_added"] = date_added
+        row["submitted"] = self.submitted
         row["modified"] = modified
         if result.outcome is Outcome.ADDED:
             row["created"] = modified
         row["superseded_at"] = None
         self.inserts.append(row)
         return _Current(indicator, modified, None, row)
+
+    def _rerank(self, current: _Current, row: dict[str, Any]) -> None:
+        key = (row["type"], row["value"])
+        known = self.reranked.get(key)
+        if known is not None:
+            known[0].update((current.indicator.stix_id, row["stix_id"]))
+            self.reranked[key] = (known[0], row["tlp_rank"])
+            return
+        before = (
+            current.row["tlp_rank"]
+            if current.row is not None
+            else current.indicator.effective_tlp.rank
+        )
+        if before != row["tlp_rank"]:
+            self.reranked[key] = ({current.indicator.stix_id, row["stix_id"]}, row["tlp_rank"])
 
     def _touch(self, current: _Current, indicator: Indicator) -> None:
         changes = {"last_seen": to_us(indicator.last_seen), "source": indicator.source}
@@ -307,6 +337,26 @@ class _BatchWrites:
             connection.exec_driver_sql(
                 _insert_statement(connection.dialect.paramstyle),
                 [_insert_values(row) for row in self.inserts],
+            )
+        if self.reranked:
+            # After the inserts, so versions superseded within this batch are re-ranked too.
+            connection.execute(
+                update(versions)
+                .where(
+                    versions.c.stix_id == bindparam("b_stix_id"),
+                    versions.c.superseded_at.is_not(None),
+                )
+                .values(
+                    access_rank=case(
+                        (versions.c.tlp_rank > bindparam("b_rank"), versions.c.tlp_rank),
+                        else_=bindparam("b_rank"),
+                    )
+                ),
+                [
+                    {"b_stix_id": stix_id, "b_rank": rank}
+                    for stix_ids, rank in self.reranked.values()
+                    for stix_id in sorted(stix_ids)
+                ],
             )
         if self.touch:
             connection.execute(

@@ -54,6 +54,7 @@ def indicator_to_row(indicator: Indicator) -> dict[str, Any]:
         "tlp": _TEXT[tlp] if tlp is not None else None,
         "tlp_rank": rank,
         "access_rank": rank,
+        "submitted": False,
         "first_seen": to_us(indicator.first_seen),
         "last_seen": to_us(indicator.last_seen),
         "valid_until": to_us(valid_until) if valid_until else None,
@@ -93,6 +94,7 @@ def row_to_indicator(row: Sequence[Any]) -> Indicator:
         date_added,
         _superseded_at,
         _access_rank,
+        _submitted,
     ) = row
     return Indicator(
         stix_id=stix_id,

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -63,9 +64,17 @@ indicator_versions = Table(
         nullable=False,
         comment="max(own TLP rank, current TLP rank of the indicator)",
     ),
+    Column(
+        "submitted",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        comment="posted to the TAXII Submissions collection",
+    ),
 )
 
 _CURRENT = indicator_versions.c.superseded_at.is_(None)
+_SUBMITTED = indicator_versions.c.submitted.is_(True)
 
 Index(
     "uq_indicator_versions_current",
@@ -80,6 +89,13 @@ Index(
     "ix_indicator_versions_type_date_added",
     indicator_versions.c.type,
     indicator_versions.c.date_added,
+)
+# The Submissions collection's walk: only versions posted there, in date_added order.
+Index(
+    "ix_indicator_versions_submitted_date_added",
+    indicator_versions.c.date_added,
+    sqlite_where=_SUBMITTED,
+    postgresql_where=_SUBMITTED,
 )
 Index(
     "ix_indicator_versions_stix_id",

@@ -100,7 +100,10 @@ def _filters(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
             )
         )
     if query.max_tlp.rank < 4:
-        where.append(v.tlp_rank <= query.max_tlp.rank)
+        # The higher of the version's own TLP and its indicator's current one (SPEC §4).
+        where.append(v.access_rank <= query.max_tlp.rank)
+    if query.submitted_only:
+        where.append(v.submitted.is_(True))
     if query.status is not None:
         where.append(_status(query.status, to_us(now)))
     return where

@@ -19,7 +19,9 @@ class Collection:
     """One TAXII collection: which IOC types it serves and whether it accepts objects.
 
     ``can_write`` says whether the collection takes Add Objects at all; whether a given
-    key may write is decided per request (scope ``write:iocs``).
+    key may write is decided per request (scope ``write:iocs``). ``submitted_only``: reading
+    it serves only the versions that were posted to it (SPEC §3: Submissions is write-only
+    for pollers, which find everything else in the read collections).
     """
 
     id: str
@@ -28,6 +30,7 @@ class Collection:
     types: frozenset[IocType]
     can_write: bool
     alias: str
+    submitted_only: bool = False
 
 
 ALL_TYPES: frozenset[IocType] = frozenset(IocType)
@@ -77,11 +80,13 @@ COLLECTIONS: tuple[Collection, ...] = (
         description=(
             "Write STIX 2.1 indicators here (keys with write:iocs). They are imported like "
             "any other source and then appear in the read collections; reading this "
-            "collection serves every indicator, so a writer can read back what it posted."
+            "collection serves only the versions posted to it, so a writer can read back "
+            "what it posted and a poller of every collection gets nothing twice from here."
         ),
         types=ALL_TYPES,
         can_write=True,
         alias="submissions",
+        submitted_only=True,
     ),
 )
 

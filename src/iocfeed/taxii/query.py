@@ -217,6 +217,7 @@ def parse_request(
         stix_ids=stix_ids,
         added_after=added_after,
         max_tlp=max_tlp,
+        submitted_only=collection.submitted_only,
         versions=versions,
         as_of=as_of,
     )

@@ -6,24 +6,29 @@ Theory of operation
 -------------------
 Consumers that resolve references (OpenCTI refuses an object whose ``created_by_ref`` or
 marking it cannot find) need these objects in the feed; consumers that do not (Sentinel)
-ignore them. They are not stored versions: they never change, so they carry one fixed
-``date_added``, the Unix epoch, earlier than any stored version, and sit at the head of
-every collection's ``date_added`` order, at cursor positions ``(epoch, 0..5)``.
+ignore them. They are not stored versions and never change, so they sit outside the
+stored walk: the first page of every walk (a request without ``next``) that serves at
+least one stored object carries them first, whatever its ``added_after``, so a poller
+that starts at any time, or polls from ``X-TAXII-Date-Added-Last`` after a short page,
+can resolve every reference it receives. They come in addition to ``limit`` stored
+objects; the ``next`` token and ``X-TAXII-Date-Added-Last`` always stand on a stored
+object, so paging and polling neither skip nor repeat a stored version. A first page with
+no stored object carries no reference either: an idle poll stays empty and a client keeps
+its ``added_after``. A request that can select only reference objects (``match[type]``
+naming only identity or marking-definition, or their ids) gets them alone.
 
-Being first in that order, they obey ``added_after`` as TAXII defines it (strictly after):
-a full synchronisation (no ``added_after``) receives them on its first page, an incremental
-poll (``added_after`` = the last ``X-TAXII-Date-Added-Last``) never receives them again, so
-paging neither repeats nor skips them. The plan's lookback does not hide them: it limits
-how old the intelligence a key may read is, and these objects are not intelligence.
-
-Filters apply as to any object: ``match[type]``, ``match[id]``, ``match[spec_version]`` and
-``match[version]`` (each has exactly one version, which is both ``first`` and ``last``).
+The markings served are those of the TLPs the key may receive: its objects can reference
+no other. Each has one fixed ``date_added``, the Unix epoch. The plan's lookback does not
+hide them: it limits how old the intelligence a key may read is, and these objects are not
+intelligence. Filters apply as to any object: ``match[type]``, ``match[id]``,
+``match[spec_version]`` and ``match[version]`` (each has exactly one version, which is both
+``first`` and ``last``).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,10 +36,8 @@ from typing import Any
 import orjson
 
 from iocfeed.indicators.model import Tlp
-from iocfeed.indicators.query import Keyset
 from iocfeed.stix.markings import marking_definition
 from iocfeed.taxii.query import (
-    ADDED_AFTER,
     ENDPOINT_PARAMETERS,
     MATCH_SPEC_VERSION,
     MATCH_TYPE,
@@ -59,18 +62,16 @@ class Reference:
     version: str
     """The STIX ``modified`` (``created`` for objects without one, as marking definitions)."""
     json: bytes
-
-    @property
-    def keyset(self) -> Keyset:
-        return Keyset(at=DATE_ADDED, seq=self.position)
+    tlp: Tlp | None = None
+    """The TLP a marking definition stands for (``None`` for the identity)."""
 
 
 @functools.cache
 def reference_objects(identity_json: bytes) -> tuple[Reference, ...]:
     """The identity (given as JSON, so that the result can be cached) and TLP 2.0 markings."""
-    objects: list[Mapping[str, Any]] = [
-        orjson.loads(identity_json),
-        *(marking_definition(tlp) for tlp in Tlp),
+    objects: list[tuple[Mapping[str, Any], Tlp | None]] = [
+        (orjson.loads(identity_json), None),
+        *((marking_definition(tlp), tlp) for tlp in Tlp),
     ]
     return tuple(
         Reference(
@@ -79,14 +80,10 @@ def reference_objects(identity_json: bytes) -> tuple[Reference, ...]:
             type=obj["type"],
             version=obj.get("modified") or obj["created"],
             json=orjson.dumps(obj),
+            tlp=tlp,
         )
-        for position, obj in enumerate(objects)
+        for position, (obj, tlp) in enumerate(objects)
     )
-
-
-def is_reference_position(position: Keyset | None) -> bool:
-    """Whether a walk's cursor still stands among the reference objects."""
-    return position is not None and position.at == DATE_ADDED
 
 
 def selected(
@@ -95,33 +92,64 @@ def selected(
     request: ObjectsRequest,
     endpoint: Endpoint,
 ) -> list[Reference]:
-    """The reference objects a request selects after its cursor, in order.
+    """The reference objects a walk's first page may carry, in order (none on later pages).
 
     ``params`` are the raw query parameters: ``match[type]`` and ``match[spec_version]``
     may name types and versions that no stored indicator has, which the parsed
-    ``request`` (a query on indicators) cannot carry. ``parse_*_request`` has already
-    validated them.
+    ``request`` (a query on indicators) cannot carry. ``parse_request`` has already
+    validated them. Markings above the key's highest TLP are left out.
     """
-    if request.after is not None and not is_reference_position(request.after):
+    if request.after is not None or request.query.submitted_only:
         return []
     allowed = ENDPOINT_PARAMETERS[endpoint]
     present = {name: values for name, values in params.items() if name in allowed}
-    if (asked := _first(present, ADDED_AFTER)) is not None and (
-        parse_timestamp(asked, parameter=ADDED_AFTER) >= DATE_ADDED
-    ):
-        return []
     spec_versions = _values(present, MATCH_SPEC_VERSION)
     if spec_versions is not None and SPEC_VERSION not in spec_versions:
         return []
     types = _values(present, MATCH_TYPE)
-    start = request.after.seq + 1 if request.after is not None else 0
+    max_tlp = request.query.max_tlp
     return [
         reference
-        for reference in references[start:]
-        if (types is None or reference.type in types)
+        for reference in references
+        if (reference.tlp is None or reference.tlp <= max_tlp)
+        and (types is None or reference.type in types)
         and (not request.query.stix_ids or reference.id in request.query.stix_ids)
         and _version_selected(reference, request)
     ]
+
+
+def fitted(
+    references: Sequence[Reference], tlps: Sequence[Tlp], limit: int
+) -> tuple[list[Reference], int]:
+    """The references a first page of at most ``limit`` objects carries, and how many of its
+    stored objects (whose TLPs are ``tlps``, in walk order) still fit beside them.
+
+    All of them and ``limit - len(references)`` stored objects when that leaves room for
+    one. A smaller limit keeps at least one stored object (so the walk and an
+    ``added_after`` poll always move on) and, in the room left, the identity and the
+    markings that the kept objects reference.
+    """
+    if not tlps:
+        return [], 0
+    if len(references) < limit:
+        return list(references), min(len(tlps), limit - len(references))
+    chosen: set[str] = set()
+    kept = 0
+    for tlp in tlps:
+        wanted = chosen | {r.id for r in references if r.tlp is None or r.tlp == tlp}
+        if len(wanted) + kept + 1 > limit:
+            if kept == 0:
+                chosen = {r.id for r in references if r.id in wanted}
+                chosen = set(sorted(chosen, key=_order(references))[: limit - 1])
+                kept = 1
+            break
+        chosen, kept = wanted, kept + 1
+    return [r for r in references if r.id in chosen], kept
+
+
+def _order(references: Sequence[Reference]) -> Callable[[str], int]:
+    positions = {reference.id: reference.position for reference in references}
+    return positions.__getitem__
 
 
 def _version_selected(reference: Reference, request: ObjectsRequest) -> bool:
@@ -129,11 +157,6 @@ def _version_selected(reference: Reference, request: ObjectsRequest) -> bool:
     if versions.keywords:  # last, first or all: the one version is each of them
         return True
     return parse_timestamp(reference.version, parameter="version") in versions.timestamps
-
-
-def _first(params: Params, name: str) -> str | None:
-    values = params.get(name)
-    return values[0] if values else None
 
 
 def _values(params: Params, name: str) -> frozenset[str] | None:

@@ -216,7 +216,8 @@ def _visible(built: Services, principal: Principal, ioc_type: IocType, value: st
     summary="Look up one indicator",
     description="The indicator with this type and value, revoked or not. The value is "
     "refanged and normalised first, so a pasted `hxxp://evil[.]com` finds `http://evil.com`. "
-    "404 when it is not stored, or when its TLP is above what your plan may receive.",
+    "404 when it is not stored, when its TLP is above what your plan may receive, or when it "
+    "last changed (`modified`) before your plan's lookback, as search would not return it.",
     response_model=None,
     responses={
         200: {"model": IndicatorOut, "description": "The indicator.", "headers": RATE_HEADERS},
@@ -229,7 +230,11 @@ def lookup(
     type: Annotated[IocType, _TYPE_PATH],
     value: Annotated[str, _VALUE_PATH],
 ) -> Response:
-    indicator = _visible(services(request), principal, type, value)
+    built = services(request)
+    indicator = _visible(built, principal, type, value)
+    start = principal.lookback_start(built.clock.now())
+    if start is not None and indicator.modified < start:  # the bound search's ``since`` clamps
+        raise NotFound(f"No {type.value} indicator {indicator.value[:200]!r}")
     return json_response(indicator_body(indicator))
 
 

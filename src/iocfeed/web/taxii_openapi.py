@@ -309,8 +309,9 @@ _PARAMETERS: dict[str, dict[str, Any]] = {
         "`modified`. An RFC 3339 timestamp, e.g. `2024-03-14T09:30:00.000000Z` (send `+` in "
         "an offset as `%2B`). To poll for what is new, send the previous response's "
         "`X-TAXII-Date-Added-Last`. Clamped to your plan's lookback: an earlier or missing "
-        "value reads from the start of the lookback (the identity and TLP marking definitions "
-        "the indicators refer to are served regardless, at `date_added` 1970-01-01).",
+        "value reads from the start of the lookback. The first page of every walk that has "
+        "objects starts with the identity and TLP marking definitions the indicators refer "
+        "to, whatever this says (their `date_added` is 1970-01-01).",
         "schema": {"type": "string", "format": "date-time"},
     },
     query.LIMIT: {
