@@ -407,7 +407,10 @@ def test_admin_creates_lists_and_revokes_keys(site: Site) -> None:
     assert me.json()["plan"] == "pro"
 
     listing = site.client.get("/api/v1/keys", headers=admin)
-    assert body["key"] not in listing.text and body["key"].removeprefix(f"iocf_{body['key_id']}_") not in listing.text
+    assert (
+        body["key"] not in listing.text
+        and body["key"].removeprefix(f"iocf_{body['key_id']}_") not in listing.text
+    )
     states = {key["name"]: key["state"] for key in listing.json()["items"]}
     assert states["sentinel"] == "active"
     assert (states["old key"], states["leaked key"]) == ("expired", "revoked")
