@@ -43,6 +43,7 @@ Context decides what shape alone cannot (a defanged value is always kept):
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ MAX_EXPANSIONS = 32
 # The first word of a line that runs a program: a file that executes, or a Windows shell
 # or system tool called by name. Bullets, prompts and quotes before it are skipped.
 _LEAD = re.compile(r"\A[\s\-*+•>$#`'\"]*")
+_FIRST_WORD = re.compile(r"\S+")
 _PROGRAM = re.compile(
     r"\S*\.(?:exe|bat|cmd|ps1|vbs|msi)|(?:powershell|pwsh|cmd|reg|rundll32|regsvr32|wmic|"
     r"schtasks|certutil|bitsadmin|mshta|cscript|wscript|vssadmin|msiexec)",
@@ -116,30 +118,27 @@ def extract_iocs(text: str, context: LineContext | None = None) -> list[tuple[Io
 
 def extract(text: str, context: LineContext | None = None) -> Extraction:
     """The indicators in ``text`` and the brace templates refused (see the module docstring)."""
-    context = context or LineContext()
     text = tighten(text)
     result = Extraction()
     words: list[tuple[int, str]] = []
-    for match in _TEMPLATE.finditer(text):
-        expanded = _expand(match.group())
-        if expanded is None:
-            result.refused.append(
-                (
-                    match.group(),
-                    f"a template for more than {MAX_EXPANSIONS} values: list them one by one",
+    if "{" in text:  # most lines hold no template: spare them the search
+        for match in _TEMPLATE.finditer(text):
+            expanded = _expand(match.group())
+            if expanded is None:
+                reason = f"a template for more than {MAX_EXPANSIONS} values: list them one by one"
+                result.refused.append((match.group(), reason))
+            else:
+                words.extend(
+                    (match.start(), word.group())
+                    for alternative in expanded
+                    for word in _WORD.finditer(alternative)
                 )
-            )
-        else:
-            words.extend(
-                (match.start(), word.group())
-                for alternative in expanded
-                for word in _WORD.finditer(alternative)
-            )
-        text = text[: match.start()] + " " * len(match.group()) + text[match.end() :]
-    words.extend((match.start(), match.group()) for match in _WORD.finditer(text))
-    words.sort(key=lambda item: item[0])
-    arguments_from = _arguments_start(text)
-    cue = REFERENCE_CUE.search(text)
+            text = text[: match.start()] + " " * len(match.group()) + text[match.end() :]
+        words.extend((match.start(), match.group()) for match in _WORD.finditer(text))
+        words.sort(key=lambda item: item[0])
+    else:
+        words = [(match.start(), match.group()) for match in _WORD.finditer(text)]
+    line = _Line(text, context or LineContext())
     found: dict[tuple[IocType, str], None] = {}
     for start, raw in words:
         word = _trim(raw)
@@ -149,14 +148,7 @@ def extract(text: str, context: LineContext | None = None) -> Extraction:
         if taken is None:
             continue
         indicator, defanged = taken
-        if not defanged and _ruled_out(
-            indicator[0],
-            start,
-            text=text,
-            context=context,
-            arguments_from=arguments_from,
-            cue=cue,
-        ):
+        if not defanged and line.rules_out(indicator[0], start):
             result.set_aside.append(indicator)
             continue
         found[indicator] = None
@@ -164,33 +156,41 @@ def extract(text: str, context: LineContext | None = None) -> Extraction:
     return result
 
 
-def _ruled_out(
-    ioc_type: IocType,
-    start: int,
-    *,
-    text: str,
-    context: LineContext,
-    arguments_from: int | None,
-    cue: re.Match[str] | None,
-) -> bool:
-    """Whether the context says a plain (not defanged) find is not an indicator."""
-    if ioc_type is IocType.URL:
-        return context.references or (cue is not None and cue.end() <= start)
-    if ioc_type is not IocType.DOMAIN:
-        return False
-    if context.file_names or (arguments_from is not None and start >= arguments_from):
-        return True
-    return bool(context.file_name_cells) and text.count("|", 0, start) in context.file_name_cells
+class _Line:
+    """A line and its context, asked about plain finds; its own cues are read when needed."""
 
+    def __init__(self, text: str, context: LineContext) -> None:
+        self.text = text
+        self.context = context
 
-def _arguments_start(text: str) -> int | None:
-    """Where a command line's arguments start, or ``None`` if the line runs no program."""
-    lead = _LEAD.match(text)
-    start = lead.end() if lead is not None else 0
-    first = re.match(r"\S+", text[start:])
-    if first is None or _PROGRAM.fullmatch(first.group().strip("`'\"")) is None:
-        return None
-    return start + first.end()
+    def rules_out(self, ioc_type: IocType, start: int) -> bool:
+        """Whether the context says a plain (not defanged) find at ``start`` is no indicator."""
+        context = self.context
+        if ioc_type is IocType.URL:
+            cue = self.cue
+            return context.references or (cue is not None and cue.end() <= start)
+        if ioc_type is not IocType.DOMAIN:
+            return False
+        arguments_from = self.arguments_from
+        if context.file_names or (arguments_from is not None and start >= arguments_from):
+            return True
+        cells = context.file_name_cells
+        return bool(cells) and self.text.count("|", 0, start) in cells
+
+    @functools.cached_property
+    def cue(self) -> re.Match[str] | None:
+        """Words on the line that send the reader to the link after them."""
+        return REFERENCE_CUE.search(self.text)
+
+    @functools.cached_property
+    def arguments_from(self) -> int | None:
+        """Where a command line's arguments start, or ``None`` if the line runs no program."""
+        lead = _LEAD.match(self.text)
+        start = lead.end() if lead is not None else 0
+        first = _FIRST_WORD.match(self.text, start)
+        if first is None or _PROGRAM.fullmatch(first.group().strip("`'\"")) is None:
+            return None
+        return first.end()
 
 
 def _expand(template: str) -> list[str] | None:
