@@ -179,29 +179,30 @@ def test_a_template_with_too_many_alternatives_is_rejected_not_cut() -> None:
 
 def test_context_from_earlier_lines() -> None:
     lines = [
-        "The report is available on our blog at\n",  # 1: introduces the link below
-        "https://vendor.example/blog/report/\n",  # 2: a reference
-        "Payload: https://cdn.evil.example/a.exe\n",  # 3: an indicator
-        "|===\n",  # 4
-        "| SHA-1 | File name | C2\n",  # 5: the header names a file-name column
-        "| `" + "a" * 40 + "` | `loader.cr` | evil.cr\n",  # 6: loader.cr is a file
-        "|===\n",  # 7: the table ends
-        "loader.cr and sam.save\n",  # 8: outside the table, prose names count
-        "== File names\n",  # 9
-        "dropper.cr\n",  # 10: a section of file names
-        "== References\n",  # 11
-        "* https://other.example/analysis\n",  # 12: a reference
-        "* hxxps://defanged.example/x\n",  # 13: defanged: always an indicator
-        "== Network\n",  # 14
-        "* https://c2.example/gate\n",  # 15
+        "The report on this campaign, with its\n",  # 1: a sentence over two lines
+        "timeline, is published on our blog at\n",  # 2: introduces the link below
+        "https://vendor.example/blog/report/\n",  # 3: a reference
+        "Payload: https://cdn.evil.example/a.exe\n",  # 4: an indicator
+        "|===\n",  # 5
+        "| SHA-1 | File name | C2\n",  # 6: the header names a file-name column
+        "| `" + "a" * 40 + "` | `loader.cr` | evil.cr\n",  # 7: loader.cr is a file
+        "|===\n",  # 8: the table ends
+        "loader.cr and sam.save\n",  # 9: outside the table, prose names count
+        "== File names\n",  # 10
+        "dropper.cr\n",  # 11: a section of file names
+        "== References\n",  # 12
+        "* https://other.example/analysis\n",  # 13: a reference
+        "* hxxps://defanged.example/x\n",  # 14: defanged: always an indicator
+        "== Network\n",  # 15
+        "* https://c2.example/gate\n",  # 16
     ]
     found = [(r.line, r.value) for r in read_text(lines) if isinstance(r, RawIndicator)]
     assert found == [
-        (3, "https://cdn.evil.example/a.exe"),
-        (6, "a" * 40),
-        (6, "evil.cr"),
-        (8, "loader.cr"),
-        (8, "sam.save"),
-        (13, "https://defanged.example/x"),
-        (15, "https://c2.example/gate"),
+        (4, "https://cdn.evil.example/a.exe"),
+        (7, "a" * 40),
+        (7, "evil.cr"),
+        (9, "loader.cr"),
+        (9, "sam.save"),
+        (14, "https://defanged.example/x"),
+        (16, "https://c2.example/gate"),
     ]

@@ -125,6 +125,11 @@ def test_no_false_positives(line: str) -> None:
             [(IocType.URL, "https://evil.example/gate")],
             [(IocType.URL, "https://vendor.example/report")],
         ),
+        (  # no publication is named: a place the payload is available at is an indicator
+            "The payload is available at http://198.51.100.7/p.exe for now.",
+            [(IocType.URL, "http://198.51.100.7/p.exe")],
+            [],
+        ),
         (  # a URL before the cue is not pointed to by it
             "https://evil.example/a.php is described in our report at length",
             [(IocType.URL, "https://evil.example/a.php")],

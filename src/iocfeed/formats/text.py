@@ -25,8 +25,10 @@ and hands it to the extractor as a ``LineContext``:
 - the current table's file-name columns, from its first ``|`` row (a cell titled
   ``Filename``, ``File name``, ``File`` or ``Path``); a line that is not a table row, or a
   ``|===`` delimiter, ends the table;
-- whether the line before introduced a link (``… is available on WeLiveSecurity at``, with
-  no full stop): then the links on this line are references.
+- the sentence still open at the end of the line before (the prose lines since a full
+  stop, a blank line, a heading, a table row or a line ending in a link): if it
+  introduces a link (``The blog post … is available on WeLiveSecurity at``), the links
+  on this line are references.
 
 The state starts afresh in each part of a file read by a worker (``first_line`` > 1).
 """
@@ -78,8 +80,9 @@ _HEADING = re.compile(r"\A(?:=+|#+)\s+(.+?)\s*\Z|\A([A-Za-z][\w ,/()-]{0,40}):\s
 _FILE_NAMES = re.compile(r"\bfile\s*names?\b|\bfiles?\s+paths?\b", re.IGNORECASE)
 _FILE_NAME_TITLE = re.compile(r"(?:file\s*names?|files?|(?:file\s+)?paths?)", re.IGNORECASE)
 _REFERENCES = re.compile(
-    r"\A(?:references?|sources?|see\s+also|further\s+reading|links?)\b", re.IGNORECASE
+    r"\A(?:references?|sources?|see\s+also|further\s+reading)\b", re.IGNORECASE
 )
+_SENTENCE_CHARS = 400  # how much of an open sentence is kept (a sentence, not a document)
 _TABLE_DELIMITER = re.compile(r"\A\|=+\s*\Z")
 _CELL_MARKUP = "`+*_ \t"
 
@@ -91,16 +94,27 @@ class _Reading:
     section: str = ""
     table_header: bool = False
     file_name_cells: frozenset[int] = field(default_factory=frozenset)
-    introduces_link: bool = False
+    sentence: str = ""
+    """The sentence still open at the end of the line before (no full stop yet)."""
 
     def context(self, text: str) -> LineContext:
         stripped = text.strip()
-        references = self.introduces_link
-        if stripped:
-            self.introduces_link = (
-                REFERENCE_CUE.search(stripped) is not None and stripped[-1] not in ".!?"
-            )
+        references = (
+            "://" in stripped  # only a link can be a reference: spare other lines the search
+            and bool(self.sentence)
+            and REFERENCE_CUE.search(self.sentence) is not None
+        )
         heading = _HEADING.match(stripped)
+        if (
+            not stripped
+            or stripped[-1] in ".!?"
+            or "://" in stripped.rsplit(None, 1)[-1]  # ends with the link it led to
+            or heading is not None
+            or stripped.startswith("|")
+        ):
+            self.sentence = ""
+        else:  # a sentence may run over several lines before it points to its link
+            self.sentence = f"{self.sentence} {stripped}"[-_SENTENCE_CHARS:]
         if heading is not None:
             title = heading.group(1) or heading.group(2)
             self.section = (

@@ -80,11 +80,15 @@ _PROGRAM = re.compile(
     re.IGNORECASE,
 )
 
-# Words that send the reader to a link: the URL after them is where the report lives.
+# Words that send the reader to a link: the URL after them is where the report lives. A
+# publication named and said to be available somewhere (``the blog post … is available on
+# WeLiveSecurity at``), or a label (``Source:``, ``References:``, ``See also``). "The payload
+# is available at http://…" names no publication: that URL is an indicator.
 REFERENCE_CUE = re.compile(
-    r"\b(?:available|published|posted|described|detailed|documented)\s+(?:\S+\s+){0,6}?"
-    r"(?:at|on|in|from|here)\b|\b(?:see\s+also|sources?|references?|read\s+more|"
-    r"more\s+(?:information|details)|further\s+reading)\b\s*:?",
+    r"\b(?:blog|post|article|paper|whitepaper|report|write-?up|analysis|research|summary|"
+    r"advisory|publication)\b.{0,120}?\b(?:available|published|posted)(?:\s+\S+){0,6}?\s+"
+    r"(?:at|on|in|from|here)\b|\b(?:sources?|references?|further\s+reading|"
+    r"more\s+(?:information|details))\s*:|\b(?:see\s+also|read\s+more)\b",
     re.IGNORECASE,
 )
 
