@@ -24,9 +24,8 @@ POSTGRES_URL = os.environ.get(
     "IOCFEED_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("IOCFEED_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-# The shared folder beside the repository: real published samples and outside tools.
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SAMPLES = SHARED / "data" / "samples"
+# Real published samples, vendored with their licences (tests/data/real/README.md).
+SAMPLES = Path(__file__).resolve().parent / "data" / "real"
 
 
 def sqlite_url(directory: Path) -> str:

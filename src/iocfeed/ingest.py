@@ -1,7 +1,10 @@
 """Loading indicators: records from any reader → validated inputs → the store, in batches.
 
 Good records are stored even when others are bad; each bad one is reported with its line
-number and reason. Records stream through in fixed-size batches, so a file of any length
+number and reason. A reader that gives up on a whole file (a CSV header without a value
+column, a document that is not JSON) says so with a ``Rejected`` marked ``whole_file``, and
+what a reader says once about a file (the CSV columns it ignores) arrives as a ``Notice``;
+the summary keeps both. Records stream through in fixed-size batches, so a file of any length
 imports in bounded memory.
 
 A load made with an API key passes the key's highest TLP as ``ceiling``: a record whose
@@ -44,7 +47,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, fields
 from itertools import chain, islice
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from iocfeed.clock import Clock
 from iocfeed.errors import InvalidIndicator
@@ -54,7 +57,7 @@ from iocfeed.formats.jsonlines import read_jsonl
 from iocfeed.formats.reader import READERS
 from iocfeed.formats.text import read_text
 from iocfeed.indicators.merge import AsIfNew, Outcome
-from iocfeed.indicators.model import IndicatorInput, RawIndicator, Rejected, Tlp
+from iocfeed.indicators.model import IndicatorInput, Notice, RawIndicator, Rejected, Tlp
 from iocfeed.indicators.normalize import RecordDefaults, normalize_record
 
 if TYPE_CHECKING:  # the store is only handed in; workers need not import SQLAlchemy
@@ -85,6 +88,9 @@ class ImportSummary:
     also counted as the fresh add it was answered as. Never shown to the writer."""
     written: int = 0
     """Records that stored a new version (added or updated and not withheld)."""
+    file_rejected: Rejected | None = None
+    """Why the reader gave up on the whole file, if it did."""
+    notices: list[Notice] = field(default_factory=list)
 
     @property
     def processed(self) -> int:
@@ -103,8 +109,14 @@ class ImportSummary:
         elif outcome is not Outcome.UNCHANGED:
             self.written += 1
 
+    @property
+    def stored(self) -> int:
+        return self.added + self.updated + self.unchanged
+
     def reject(self, rejection: Rejected) -> None:
         self.rejected += 1
+        if rejection.whole_file:
+            self.file_rejected = rejection
         if len(self.rejections) < KEPT_REJECTIONS:
             self.rejections.append(rejection)
 
@@ -140,12 +152,20 @@ class Parallelism:
     """Chunks in flight at once: what bounds memory."""
 
 
+@overload
 def validate(
     records: Iterable[RawIndicator | Rejected], defaults: RecordDefaults
-) -> Iterator[IndicatorInput | Rejected]:
+) -> Iterator[IndicatorInput | Rejected]: ...
+@overload
+def validate(
+    records: Iterable[RawIndicator | Rejected | Notice], defaults: RecordDefaults
+) -> Iterator[IndicatorInput | Rejected | Notice]: ...
+def validate(
+    records: Iterable[RawIndicator | Rejected | Notice], defaults: RecordDefaults
+) -> Iterator[IndicatorInput | Rejected | Notice]:
     """Each record normalised into an input, or a rejection carrying its line and reason."""
     for record in records:
-        if isinstance(record, Rejected):
+        if isinstance(record, Rejected | Notice):
             yield record
             continue
         try:
@@ -155,7 +175,7 @@ def validate(
 
 
 def ingest(
-    records: Iterable[RawIndicator | Rejected],
+    records: Iterable[RawIndicator | Rejected | Notice],
     store: IndicatorStore,
     clock: Clock,
     *,
@@ -251,9 +271,12 @@ class _Loader:
         self.batch: list[IndicatorInput] = []
         self.next_statistics = FIRST_STATISTICS
 
-    def load(self, items: Iterable[IndicatorInput | Rejected]) -> None:
+    def load(self, items: Iterable[IndicatorInput | Rejected | Notice]) -> None:
         batch = self.batch
         for item in items:
+            if isinstance(item, Notice):
+                self.summary.notices.append(item)
+                continue
             if isinstance(item, Rejected):
                 self.summary.reject(item)
                 if self.on_rejected is not None:
@@ -300,14 +323,14 @@ class _Chunk:
 
 
 # The formats a worker can read a piece of: each turns a chunk's items into records.
-_CHUNK_READERS: dict[Format, Callable[[_Chunk], Iterator[RawIndicator | Rejected]]] = {
+_CHUNK_READERS: dict[Format, Callable[[_Chunk], Iterator[RawIndicator | Rejected | Notice]]] = {
     Format.CSV: lambda chunk: csv_records(chunk.items),
     Format.JSONL: lambda chunk: read_jsonl(chunk.items, chunk.first_line),
     Format.TEXT: lambda chunk: read_text(chunk.items, chunk.first_line),
 }
 
 # An IndicatorInput as the tuple of its fields, in constructor order: cheap to pickle.
-_Validated = tuple[Any, ...] | Rejected
+_Validated = tuple[Any, ...] | Rejected | Notice
 _input_fields = attrgetter(*(f.name for f in fields(IndicatorInput)))
 
 
@@ -315,7 +338,7 @@ def _chunks(
     lines: Iterator[str], fmt: Format, defaults: RecordDefaults, size: int
 ) -> Iterator[_Chunk]:
     """The input cut into chunks of ``size`` lines (CSV: ``size`` parsed rows)."""
-    items: Iterator[str] | Iterator[CsvRow | Rejected] = (
+    items: Iterator[str] | Iterator[CsvRow | Rejected | Notice] = (
         csv_rows(lines) if fmt is Format.CSV else lines
     )
     first_line = 1
@@ -332,11 +355,11 @@ def _ignore_interrupts() -> None:
 def _validate_chunk(chunk: _Chunk) -> list[_Validated]:
     """Run in a worker: one chunk read and validated, inputs flattened to tuples."""
     return [
-        item if isinstance(item, Rejected) else _input_fields(item)
+        item if isinstance(item, Rejected | Notice) else _input_fields(item)
         for item in validate(_CHUNK_READERS[chunk.fmt](chunk), chunk.defaults)
     ]
 
 
-def _unpacked(results: list[_Validated]) -> Iterator[IndicatorInput | Rejected]:
+def _unpacked(results: list[_Validated]) -> Iterator[IndicatorInput | Rejected | Notice]:
     for item in results:
-        yield item if isinstance(item, Rejected) else IndicatorInput(*item)
+        yield item if isinstance(item, Rejected | Notice) else IndicatorInput(*item)

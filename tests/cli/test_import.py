@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -161,3 +162,88 @@ def test_bad_option_values_are_clear_errors(iocfeed: Iocfeed, tmp_path: Path) ->
     missing = iocfeed("import", str(tmp_path / "nope.csv"))
     assert missing.exit_code == 1
     assert "cannot open" in missing.output
+
+
+def _sorted_keys_bundle(count: int) -> bytes:
+    """A STIX bundle as ``json.dumps(sort_keys=True)`` writes it: ``"type"`` comes last."""
+    indicators = [
+        {
+            "created": "2026-01-01T00:00:00.000Z",
+            "id": f"indicator--{uuid.UUID(int=number, version=4)}",
+            "modified": "2026-01-01T00:00:00.000Z",
+            "pattern": f"[domain-name:value = 'host{number}.evil.example']",
+            "pattern_type": "stix",
+            "spec_version": "2.1",
+            "type": "indicator",
+            "valid_from": "2026-01-01T00:00:00Z",
+        }
+        for number in range(count)
+    ]
+    bundle = {"id": f"bundle--{uuid.UUID(int=0, version=4)}", "objects": indicators}
+    return orjson.dumps({**bundle, "type": "bundle"}, option=orjson.OPT_SORT_KEYS)
+
+
+@pytest.mark.parametrize("name", ["bundle.json", "bundle.stix", "bundle"])
+def test_a_large_bundle_with_sorted_keys_imports_as_stix(
+    iocfeed: Iocfeed, database_url: str, tmp_path: Path, name: str
+) -> None:
+    source = tmp_path / name
+    source.write_bytes(_sorted_keys_bundle(300))
+    assert source.read_bytes().index(b'"type":"bundle"') > 64 * 1024  # beyond any sniffing
+    result = iocfeed("import", str(source))
+    assert result.exit_code == 0, result.output
+    assert len(stored(database_url)) == 300
+
+
+def test_a_file_rejected_whole_exits_1_with_the_reason_on_stderr(
+    iocfeed: Iocfeed, database_url: str, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text("evil[.]example\n")
+    result = iocfeed("import", str(SAMPLES / "unit42" / "dearjoohn_iocs.csv"), str(good))
+    assert result.exit_code == 1
+    assert "dearjoohn_iocs.csv: rejected whole at line 1" in " ".join(result.stderr.split())
+    assert set(stored(database_url)) == {"evil.example"}  # the other file is still imported
+    as_text = iocfeed("import", "--format", "text", str(SAMPLES / "unit42/dearjoohn_iocs.csv"))
+    assert as_text.exit_code == 0, as_text.output
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "code"),
+    [
+        ("broken.json", '[{"value": "a.example"},', 1),  # not JSON: rejected whole
+        ("all-bad.csv", "value\nnot an ioc\n999.1.1.1\n", 1),  # nothing storable
+        ("some-bad.csv", "value\nnot an ioc\n198.51.100.7\n", 0),  # bad lines reported
+        ("empty.csv", "value\n", 0),  # nothing to import is not a failure
+        ("prose.txt", "Nothing to see here.\n", 0),
+    ],
+)
+def test_exit_codes(iocfeed: Iocfeed, tmp_path: Path, name: str, content: str, code: int) -> None:
+    source = tmp_path / name
+    source.write_text(content)
+    result = iocfeed("import", str(source))
+    assert result.exit_code == code, result.output
+    assert ("error:" in result.stderr) == bool(code)
+
+
+def test_the_apt33_families_and_ignored_columns_reach_the_user(
+    iocfeed: Iocfeed, database_url: str, tmp_path: Path
+) -> None:
+    result = iocfeed("import", str(SAMPLES / "unit42" / "APT33.csv"))
+    assert result.exit_code == 0, result.output
+    assert len(stored(database_url)) == 93
+    assert "ignored" not in result.stdout
+    engine = open_engine(database_url)
+    with engine.connect() as connection:
+        description = connection.execute(
+            select(indicator_versions.c.description).where(
+                indicator_versions.c.value == "fb21f3cea1aa051ba2a45e75d46b98b8",
+                indicator_versions.c.superseded_at.is_(None),
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert description == "DROPSHOT"
+    source = tmp_path / "extra.csv"
+    source.write_text("value,malware,Author,Created\na.example,Emotet,x,y\nb.example,,x,y\n")
+    report = iocfeed("import", str(source))
+    assert report.stdout.count("columns ignored (no field for them): 'Author', 'Created'") == 1

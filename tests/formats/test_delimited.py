@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iocfeed.formats.delimited import read_csv
-from iocfeed.indicators.model import RawIndicator, Rejected
+from iocfeed.indicators.model import Notice, RawIndicator, Rejected
+from tests.conftest import SAMPLES
 
 
-def read(text: str) -> list[RawIndicator | Rejected]:
+def read(text: str) -> list[RawIndicator | Rejected | Notice]:
     return list(read_csv(io.StringIO(text)))
 
 
@@ -25,6 +26,7 @@ def test_every_column_is_carried_as_the_sources_text() -> None:
         "2025-01-01,2025-02-01,2026-01-01,false,x\n"
     )
     assert read(text) == [
+        Notice(1, "columns ignored (no field for them): 'ignored'"),
         RawIndicator(
             line=2,
             value="evil.example",
@@ -38,7 +40,7 @@ def test_every_column_is_carried_as_the_sources_text() -> None:
             first_seen="2025-01-01",
             last_seen="2025-02-01",
             valid_until="2026-01-01",
-        )
+        ),
     ]
 
 
@@ -58,10 +60,57 @@ def test_blank_cells_are_none_and_revoked_spellings_are_read() -> None:
 
 
 def test_a_header_without_a_value_column_is_one_rejection_and_nothing_else() -> None:
-    records = read("type,tags\ndomain,x\nipv4,y\n")
+    (rejected,) = read("type,tags\ndomain,x\nipv4,y\n")
+    assert isinstance(rejected, Rejected)
+    assert rejected.whole_file
+    assert (rejected.line, rejected.text) == (1, "type,tags")
+    assert rejected.reason.startswith(
+        "the header has no value, ioc, indicator or observable column, so no row was read"
+    )
+
+
+def test_the_real_dearjoohn_csv_has_no_value_column_and_is_rejected_whole() -> None:
+    with (SAMPLES / "unit42" / "dearjoohn_iocs.csv").open(encoding="utf-8") as stream:
+        (rejected,) = read_csv(stream)
+    assert isinstance(rejected, Rejected)
+    assert rejected.whole_file
+    assert "import it as text" in rejected.reason
+
+
+def test_family_and_threat_columns_become_tags_and_a_name_the_description() -> None:
+    records = read(
+        "Indicator,Malware Family,threat_type,Name,Author,Comment\n"
+        "evil.example,Emotet,botnet_cc,Epoch 4 C2,someone,seen twice\n"
+        "good.example,,,,,\n"
+    )
     assert records == [
-        Rejected(1, "the header has no value, ioc, indicator or observable column", "type,tags")
+        Notice(1, "columns ignored (no field for them): 'Author', 'Comment'"),
+        RawIndicator(
+            line=2,
+            value="evil.example",
+            tags=("malware:Emotet", "threat:botnet_cc"),
+            description="Epoch 4 C2",
+        ),
+        RawIndicator(line=3, value="good.example"),
     ]
+
+
+def test_a_name_column_is_ignored_when_there_is_a_description_column() -> None:
+    (notice, record) = read("value,description,name\na.example,C2,Emotet\n")
+    assert notice == Notice(1, "columns ignored (no field for them): 'name'")
+    assert record == RawIndicator(line=2, value="a.example", description="C2")
+
+
+def test_the_real_apt33_csv_keeps_its_malware_family_names() -> None:
+    with (SAMPLES / "unit42" / "APT33.csv").open(encoding="utf-8") as stream:
+        records = list(read_csv(stream))
+    assert not any(isinstance(record, Notice) for record in records)  # every column is read
+    raw = {r.value: r for r in records if isinstance(r, RawIndicator)}
+    assert raw["fb21f3cea1aa051ba2a45e75d46b98b8"].description == "DROPSHOT"
+    assert raw["0ccc9ec82f1d44c243329014b82d3125"].description == "DROPSHOT (drops SHAPESHIFT)"
+    assert raw["boeing.servehttp[.]com"].description is None
+    families = {r.description for r in raw.values() if r.description}
+    assert {"NANOCORE", "NETWIRE", "SHAPESHIFT", "TURNEDUP"} <= families
 
 
 def test_bad_rows_are_rejected_with_their_physical_line(tmp_path: Path) -> None:

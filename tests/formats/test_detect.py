@@ -20,6 +20,8 @@ from tests.conftest import SAMPLES
         ("feed.json", '[{"value": "a"}]', Format.JSON),
         ("feed.json", '{"type": "bundle", "id": "bundle--1", "objects": []}', Format.STIX),
         ("bundle.txt", '\ufeff  {\n  "objects": [],\n  "type" : "bundle"\n}', Format.STIX),
+        ("feed.json", '{\n  "id": "bundle--1",\n  "objects": [' + " " * SNIFF_CHARS, Format.STIX),
+        (None, '{"id": "bundle--1", "objects": [' + " " * SNIFF_CHARS, Format.STIX),
         ("report.adoc", "= Report\n", Format.TEXT),
         ("report.md", "value,type\n", Format.TEXT),
         ("notes.txt", "[options]", Format.TEXT),

@@ -48,13 +48,25 @@ def test_documents_that_cannot_be_read_are_one_rejection() -> None:
     assert isinstance(broken, Rejected)
     assert broken.line == 3  # here the physical line of the syntax error
     assert broken.reason.startswith("not valid JSON")
+    assert broken.whole_file
     assert read('{"other": 1}') == [
         Rejected(1, "expected an array of indicator objects or an object with indicators, "
-                 "got an object")
+                 "got an object", whole_file=True)
     ]  # fmt: skip
-    (bundle,) = read('{"type": "bundle", "objects": []}')
-    assert isinstance(bundle, Rejected)
-    assert "STIX bundle" in bundle.reason
+
+
+def test_a_stix_bundle_handed_to_the_json_reader_is_read_as_stix() -> None:
+    indicator = {
+        "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "pattern": "[domain-name:value = 'evil.example']",
+        "pattern_type": "stix",
+        "spec_version": "2.1",
+        "type": "indicator",
+    }
+    bundle = {"id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d", "objects": [indicator]}
+    (record,) = read(orjson.dumps({**bundle, "type": "bundle"}).decode())
+    assert isinstance(record, RawIndicator)
+    assert (record.value, record.type) == ("evil.example", "domain")
 
 
 def test_an_empty_array_gives_nothing() -> None:

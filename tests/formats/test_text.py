@@ -26,8 +26,9 @@ def test_the_gamaredon_report_gives_its_hashes_addresses_and_domains(
     assert len(raw) == len(gamaredon)  # nothing in it looks like a failed IOC
     counts = Counter(record.type for record in raw)
     # 65 + 8 SHA-1s in two tables, 28 addresses and 28 domains in the network table,
-    # 648 domains in the list, and the report's three links to ESET's own write-ups.
-    assert counts == {"sha1": 73, "ipv4": 28, "domain": 676, "url": 3}
+    # 648 domains in the list; the report's three links to ESET's own write-ups are
+    # references ("available on WeLiveSecurity at https://…"), not indicators.
+    assert counts == {"sha1": 73, "ipv4": 28, "domain": 676}
     found = {(record.line, record.type, record.value) for record in raw}
     assert (30, "sha1", "df1c0a70e7a02b839ab3aac3fc410e61eefb58eb") in found
     assert (102, "domain", "nododru.ru") in found  # defanged as nododru[.]ru
@@ -105,3 +106,103 @@ def test_a_stream_is_read_line_by_line() -> None:
     records = read_text(stream)
     assert next(records) == RawIndicator(line=1, value="198.18.0.0", type="ipv4")
     assert stream.tell() < 100
+
+
+# What a careful reader publishes from each public report (type → count), after brace
+# templates are expanded; and values of an indicator's shape that are not indicators.
+REPORTS: dict[str, tuple[dict[str, int], set[str]]] = {
+    "unit42/2020-07-27-TA551-IOCs-for-IcedID.txt": (
+        {"sha256": 16, "domain": 7, "ipv4": 7},
+        {"tdny1.cab", "drop.tmp"},
+    ),
+    "unit42/Darkside_IOCs.txt": (
+        {"sha256": 62, "domain": 4, "url": 1},
+        {"sam.save", "typed_history.zip", "appdata.zip", "processexplorer.zip"},
+    ),
+    "eset/mispadu.adoc": (
+        {"sha1": 15, "url": 15},  # 3 coupon URLs and 3 server templates of 4 each
+        {
+            "http://18.219.25.133/br/mp1a{1",
+            "https://www.welivesecurity.com/2019/11/19/mispadu-advertisement-discounted-unhappy-meal/",
+        },
+    ),
+    "eset/agrius.adoc": (
+        {"sha1": 7},
+        {
+            "secretsdump.py",
+            "https://www.welivesecurity.com/2022/12/07/fantasy-new-agrius-wiper-supply-chain-attack/",
+        },
+    ),
+    "eset/moustachedbouncer.adoc": (
+        {"sha1": 29, "ipv4": 10, "domain": 6, "email": 4, "cve": 1},
+        {
+            "et2z7q0frez.cr",
+            "stulswa1.cr",
+            "https://www.welivesecurity.com/en/eset-research/"
+            "moustachedbouncer-espionage-against-foreign-diplomats-in-belarus/",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPORTS))
+def test_public_reports_give_what_a_careful_reader_finds(name: str) -> None:
+    expected, not_indicators = REPORTS[name]
+    with (SAMPLES / name).open(encoding="utf-8") as stream:
+        records = list(read_text(stream))
+    raw = [record for record in records if isinstance(record, RawIndicator)]
+    assert raw == [record for record in records if not isinstance(record, Rejected)]
+    assert not [record for record in records if isinstance(record, Rejected)]
+    assert Counter(record.type for record in raw) == expected
+    values = {record.value.lower() for record in raw}
+    assert not values & {value.lower() for value in not_indicators}
+
+
+def test_brace_templates_expand_into_every_alternative() -> None:
+    with (SAMPLES / "eset" / "mispadu.adoc").open(encoding="utf-8") as stream:
+        urls = [r.value for r in read_text(stream) if isinstance(r, RawIndicator) and r.line == 58]
+    assert urls == [
+        "http://18.219.25.133/br/mp1a1.aj5",
+        "http://18.219.25.133/br/mp1asq.aj5",
+        "http://18.219.25.133/br/mp1asl.aj5",
+        "http://18.219.25.133/br/mp1ass.aj5",
+    ]
+
+
+def test_a_template_with_too_many_alternatives_is_rejected_not_cut() -> None:
+    line = "- `hxxp://198.51.100.7/{a,b,c,d}{1,2,3}{x,y,z}.bin`\n"
+    (rejected,) = read_text([line])
+    assert isinstance(rejected, Rejected)
+    assert rejected.line == 1
+    assert "a template for more than 32 values" in rejected.reason
+
+
+def test_context_from_earlier_lines() -> None:
+    lines = [
+        "The report on this campaign, with its\n",  # 1: a sentence over two lines
+        "timeline, is published on our blog at\n",  # 2: introduces the link below
+        "https://vendor.example/blog/report/\n",  # 3: a reference
+        "Payload: https://cdn.evil.example/a.exe\n",  # 4: an indicator
+        "|===\n",  # 5
+        "| SHA-1 | File name | C2\n",  # 6: the header names a file-name column
+        "| `" + "a" * 40 + "` | `loader.cr` | evil.cr\n",  # 7: loader.cr is a file
+        "|===\n",  # 8: the table ends
+        "loader.cr and sam.save\n",  # 9: outside the table, prose names count
+        "== File names\n",  # 10
+        "dropper.cr\n",  # 11: a section of file names
+        "== References\n",  # 12
+        "* https://other.example/analysis\n",  # 13: a reference
+        "* hxxps://defanged.example/x\n",  # 14: defanged: always an indicator
+        "== Network\n",  # 15
+        "* https://c2.example/gate\n",  # 16
+    ]
+    found = [(r.line, r.value) for r in read_text(lines) if isinstance(r, RawIndicator)]
+    assert found == [
+        (4, "https://cdn.evil.example/a.exe"),
+        (7, "a" * 40),
+        (7, "evil.cr"),
+        (9, "loader.cr"),
+        (9, "sam.save"),
+        (14, "https://defanged.example/x"),
+        (16, "https://c2.example/gate"),
+    ]

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from iocfeed.indicators.extract import extract_iocs
+from iocfeed.indicators.extract import MAX_EXPANSIONS, LineContext, extract, extract_iocs
 from iocfeed.indicators.model import IocType
 from tests.conftest import SAMPLES
 
@@ -97,6 +97,90 @@ def test_no_false_positives(line: str) -> None:
     assert extract_iocs(line) == []
 
 
+@pytest.mark.parametrize(
+    ("line", "expected", "set_aside"),
+    [
+        (  # a command line: its arguments are files and registry paths
+            r"C:\Windows\system32\reg.exe save HKLM\SAM sam.save",
+            [],
+            [(IocType.DOMAIN, "sam.save")],
+        ),
+        (
+            "- `cmd.exe /c copy payload.cr evil[.]cr` then http://198.51.100.7/x.cr",
+            [(IocType.DOMAIN, "evil.cr"), (IocType.URL, "http://198.51.100.7/x.cr")],
+            [(IocType.DOMAIN, "payload.cr")],
+        ),
+        (  # the same names in prose are domains
+            "The host sam.save served payload.cr",
+            [(IocType.DOMAIN, "sam.save"), (IocType.DOMAIN, "payload.cr")],
+            [],
+        ),
+        (
+            "The whitepaper is available on our blog at https://vendor.example/paper.pdf.",
+            [],
+            [(IocType.URL, "https://vendor.example/paper.pdf")],
+        ),
+        (
+            "Source: https://vendor.example/report and C2 hxxps://evil[.]example/gate",
+            [(IocType.URL, "https://evil.example/gate")],
+            [(IocType.URL, "https://vendor.example/report")],
+        ),
+        (  # no publication is named: a place the payload is available at is an indicator
+            "The payload is available at http://198.51.100.7/p.exe for now.",
+            [(IocType.URL, "http://198.51.100.7/p.exe")],
+            [],
+        ),
+        (  # a URL before the cue is not pointed to by it
+            "https://evil.example/a.php is described in our report at length",
+            [(IocType.URL, "https://evil.example/a.php")],
+            [],
+        ),
+        (
+            r"- `\http://18.219.25.133/br/mp1a{1,sq,sl,ss}.aj5`",
+            [
+                (IocType.URL, "http://18.219.25.133/br/mp1a1.aj5"),
+                (IocType.URL, "http://18.219.25.133/br/mp1asq.aj5"),
+                (IocType.URL, "http://18.219.25.133/br/mp1asl.aj5"),
+                (IocType.URL, "http://18.219.25.133/br/mp1ass.aj5"),
+            ],
+            [],
+        ),
+        (r"C:\Users\Public\{winx86,libeay32,ssleay32}.dll", [], []),
+        ('{"value":"evil.example","type":"domain"}', [(IocType.DOMAIN, "evil.example")], []),
+    ],
+)
+def test_context_within_a_line(
+    line: str, expected: list[tuple[IocType, str]], set_aside: list[tuple[IocType, str]]
+) -> None:
+    extraction = extract(line)
+    assert extraction.found == expected
+    assert extraction.set_aside == set_aside
+    assert extraction.refused == []
+
+
+def test_context_from_the_lines_before() -> None:
+    row = "|`6999730D0715606D14ACD19329AF0685B8AD0299` | `et2z7q0FREZ.cr` | evil.cr |"
+    in_table = extract(row, LineContext(file_name_cells=frozenset({2})))
+    assert in_table.found == [
+        (IocType.SHA1, "6999730d0715606d14acd19329af0685b8ad0299"),
+        (IocType.DOMAIN, "evil.cr"),
+    ]
+    assert in_table.set_aside == [(IocType.DOMAIN, "et2z7q0frez.cr")]
+    assert extract("stulswa1.cr", LineContext(file_names=True)).found == []
+    assert extract("https://vendor.example/x", LineContext(references=True)).found == []
+    defanged = extract("hxxps://evil[.]example/x", LineContext(references=True))
+    assert defanged.found == [(IocType.URL, "https://evil.example/x")]
+
+
+def test_brace_templates_beyond_the_bound_are_refused_whole() -> None:
+    template = "http://198.51.100.7/{a,b,c,d}{1,2,3}{x,y,z}.bin"
+    extraction = extract(f"GET {template} twice")
+    assert extraction.found == []
+    assert extraction.refused == [
+        (template, f"a template for more than {MAX_EXPANSIONS} values: list them one by one")
+    ]
+
+
 def test_each_indicator_once_in_order_of_appearance() -> None:
     line = "evil.com 1.2.3.4 EVIL.com evil[.]com 1.2.3[.]4 other.org evil.com"
     assert extract_iocs(line) == [
@@ -164,14 +248,10 @@ def test_eset_report_counts_and_no_junk(eset_iocs: list[tuple[IocType, str]]) ->
         IocType.DOMAIN: 676,
         IocType.SHA1: 73,
         IocType.IPV4: 28,
-        IocType.URL: 3,
     }
-    # The three article links in the prose, without the sentence's full stop.
-    assert "https://www.welivesecurity.com/2020/06/11/gamaredon-group-grows-its-game/" in values
-    assert (
-        "https://web-assets.esetstatic.com/wls/en/papers/white-papers/"
-        "cyberespionage-gamaredon-way.pdf"
-    ) in values
+    # The three article links the prose points to ("available here https://…") are
+    # where the report is published, not indicators.
+    assert not any("welivesecurity.com" in value or "esetstatic" in value for value in values)
     # Detection names, hosting providers, dates and section titles are not indicators.
     for junk in ("pterodo.cez", "pterodo.fr", "pterodo.ga", "ltd", "2023-12-20", "n/a"):
         assert junk not in values

@@ -1,4 +1,11 @@
-"""``iocfeed import``: load indicator files of any supported format."""
+"""``iocfeed import``: load indicator files of any supported format.
+
+Exit status: 0 when every file was read, even if some of its lines were rejected (each is
+reported with its line and reason, and the good ones are stored); 1 when a file could not
+be opened, was rejected whole (a CSV without a value column, a JSON document that does not
+parse), or had records of which none could be stored. The other files are still imported;
+the reason is on stderr. 2 is a bad option.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from typing import Annotated, Any, BinaryIO, TextIO
 import orjson
 import typer
 
-from iocfeed.cli.context import fail, services
+from iocfeed.cli.context import err, fail, services
 from iocfeed.cli.summary import print_summary, progress_bar
 from iocfeed.errors import InvalidIndicator
 from iocfeed.formats.detect import Format, detect_format
@@ -22,7 +29,7 @@ from iocfeed.indicators.normalize import (
     parse_confidence,
     parse_tlp,
 )
-from iocfeed.ingest import ingest_stream
+from iocfeed.ingest import ImportSummary, ingest_stream
 
 app = typer.Typer()
 
@@ -86,6 +93,7 @@ def import_files(
     defaults = _defaults(confidence, tag or [], source, tlp)
     built = services(ctx)
     error_report = errors.open("wb") if errors else None
+    failed = 0
     try:
         for path in files:
             binary, size = _open(path)
@@ -117,9 +125,25 @@ def import_files(
                         on_rejected=report,
                     )
             print_summary(summary, f"{path} ({fmt.value})")
+            problem = _nothing_imported(summary)
+            if problem is not None:
+                failed += 1
+                err.print(f"[red]error:[/red] {path}: {problem}", highlight=False)
     finally:
         if error_report is not None:
             error_report.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+def _nothing_imported(summary: ImportSummary) -> str | None:
+    """Why a file counts as failed (see the module docstring), or ``None`` if it does not."""
+    whole = summary.file_rejected
+    if whole is not None:
+        return f"rejected whole at line {whole.line}: {whole.reason}"
+    if summary.rejected and not summary.stored:
+        return f"none of its {summary.rejected} records could be stored"
+    return None
 
 
 class _Tracked(io.RawIOBase):

@@ -39,6 +39,8 @@ def print_summary(summary: ImportSummary, title: str) -> None:
         str(summary.added), str(summary.updated), str(summary.unchanged), str(summary.rejected)
     )
     out.print(table)
+    for notice in summary.notices:
+        out.print(f"  line {notice.line}: {notice.message}", highlight=False, markup=False)
     for rejection in summary.rejections[:SHOWN_REJECTIONS]:
         out.print(f"  line {rejection.line}: {rejection.reason}", highlight=False, markup=False)
     if summary.rejected > SHOWN_REJECTIONS:

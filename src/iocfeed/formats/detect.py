@@ -43,13 +43,16 @@ SUFFIXES: dict[str, Format] = {
 # How much of the head the content checks look at.
 SNIFF_CHARS = 8192
 
-_BUNDLE = re.compile(r'"type"\s*:\s*"bundle"')
+# What gives a STIX bundle away in its head: its type, or its id (keys written in sorted
+# order put ``"id"`` first and ``"type"`` after the objects, possibly megabytes later).
+_BUNDLE = re.compile(r'"type"\s*:\s*"bundle"|"id"\s*:\s*"bundle--')
 
 
 def detect_format(filename: str | None, head: str) -> Format:
     """The format of a file named ``filename`` (if known) that starts with ``head``.
 
-    A JSON object with ``"type": "bundle"`` is STIX whatever its name; otherwise a known
+    A JSON object with ``"type": "bundle"`` or a ``bundle--`` id is STIX whatever its name
+    (and the JSON reader reads a bundle it is handed as STIX); otherwise a known
     suffix decides; otherwise the content: ``[`` → JSON, one object per line → JSON Lines,
     another ``{`` → JSON (an object with ``indicators``), a comma-separated header with a
     value column → CSV, anything else → text.

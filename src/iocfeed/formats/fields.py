@@ -39,6 +39,24 @@ ALIASES: dict[str, str] = {
     "expiry": "valid_until",
 }
 
+# Columns that say what an indicator belongs to (a malware family, a kind of threat). There
+# is no field for them, so each non-empty cell becomes a tag, prefixed with what it names:
+# ``malware,DROPSHOT`` → tag ``malware:dropshot``, ``threat_type,botnet_cc`` → ``threat:botnet_cc``.
+TAG_COLUMNS: dict[str, str] = {
+    "malware": "malware",
+    "malware_family": "malware",
+    "malware_name": "malware",
+    "malware_printable": "malware",
+    "family": "malware",
+    "threat": "threat",
+    "threat_type": "threat",
+    "threat_name": "threat",
+}
+
+# Columns that title an indicator (STIX and MISP call it ``name`` or ``comment``): its
+# description when the file has no description column of its own, as the STIX reader does.
+TITLE_COLUMNS: frozenset[str] = frozenset({"name", "title", "comment"})
+
 # Spellings of the revoked flag; anything else is an error rather than a guess.
 FLAGS: dict[str, bool] = {
     "": False,
@@ -59,9 +77,14 @@ _BOM = "\ufeff"
 @functools.lru_cache(maxsize=1024)
 def field_name(header: str) -> str | None:
     """``"First Seen"`` → ``"first_seen"``, ``"IOC"`` → ``"value"``; unknown names → ``None``."""
-    name = _SEPARATOR_RUN.sub("_", header.strip().lower())
+    name = column_key(header)
     name = ALIASES.get(name, name)
     return name if name in FIELDS else None
+
+
+def column_key(header: str) -> str:
+    """``"Malware Family"`` → ``"malware_family"``: a header as the tables above spell it."""
+    return _SEPARATOR_RUN.sub("_", header.strip().lower())
 
 
 def split_list(text: str) -> tuple[str, ...]:

@@ -3,7 +3,9 @@
 The document is parsed whole. Line numbers in the results are 1-based item numbers in the
 array, except for a document that is not JSON at all, whose one ``Rejected`` carries the
 physical line of the syntax error. A single indicator object is read as a one-item array.
-Field rules: ``iocfeed.formats.jsonrecord``.
+A STIX bundle (an object with ``"type": "bundle"``) is read as STIX whatever the file was
+taken for: detection sees only the head of a file, and a bundle written with sorted keys
+names its type last. Field rules: ``iocfeed.formats.jsonrecord``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import orjson
 
 from iocfeed.formats.fields import whole_text
 from iocfeed.formats.jsonrecord import json_kind, record_from_json
+from iocfeed.formats.stixbundle import STIX_BUNDLE, records_from_objects
 from iocfeed.indicators.model import RawIndicator, Rejected
 
 
@@ -22,11 +25,14 @@ def read_json_array(source: Iterable[str]) -> Iterator[RawIndicator | Rejected]:
     try:
         document = orjson.loads(whole_text(source))
     except orjson.JSONDecodeError as exc:
-        yield Rejected(exc.lineno, f"not valid JSON: {exc.msg} at column {exc.colno}")
+        yield Rejected(
+            exc.lineno, f"not valid JSON: {exc.msg} at column {exc.colno}", whole_file=True
+        )
         return
     if isinstance(document, dict):
-        if document.get("type") == "bundle":
-            yield Rejected(1, "this is a STIX bundle, not an indicator array: import it as stix")
+        if document.get("type") == STIX_BUNDLE:
+            objects = document.get("objects")
+            yield from records_from_objects(objects if isinstance(objects, list) else [])
             return
         if "indicators" in document:
             document = document["indicators"]
@@ -37,6 +43,7 @@ def read_json_array(source: Iterable[str]) -> Iterator[RawIndicator | Rejected]:
             1,
             f"expected an array of indicator objects or an object with indicators, "
             f"got {json_kind(document)}",
+            whole_file=True,
         )
         return
     for item_number, item in enumerate(document, start=1):

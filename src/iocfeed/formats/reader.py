@@ -11,9 +11,9 @@ from iocfeed.formats.jsonarray import read_json_array
 from iocfeed.formats.jsonlines import read_jsonl
 from iocfeed.formats.stixbundle import read_stix
 from iocfeed.formats.text import read_text
-from iocfeed.indicators.model import RawIndicator, Rejected
+from iocfeed.indicators.model import Notice, RawIndicator, Rejected
 
-Reader = Callable[[Iterable[str]], Iterator[RawIndicator | Rejected]]
+Reader = Callable[[Iterable[str]], Iterator[RawIndicator | Rejected | Notice]]
 
 READERS: dict[Format, Reader] = {
     Format.CSV: read_csv,
@@ -24,7 +24,7 @@ READERS: dict[Format, Reader] = {
 }
 
 
-def read_records(stream: TextIO, fmt: Format) -> Iterator[RawIndicator | Rejected]:
+def read_records(stream: TextIO, fmt: Format) -> Iterator[RawIndicator | Rejected | Notice]:
     """The records of an open text stream in format ``fmt``, lazily where the format allows.
 
     CSV, JSON Lines and text are read line by line; JSON arrays and STIX bundles are parsed

@@ -76,6 +76,8 @@ ATTACK_SOURCES: frozenset[str] = frozenset(
 )
 CVE_SOURCE = "cve"
 
+STIX_BUNDLE = "bundle"
+
 # Relationship types by which an object points at the techniques it shows or employs.
 TECHNIQUE_LINKS: frozenset[str] = frozenset({"indicates", "uses"})
 
@@ -85,7 +87,9 @@ def read_stix(source: Iterable[str]) -> Iterator[RawIndicator | Rejected]:
     try:
         document = orjson.loads(whole_text(source))
     except orjson.JSONDecodeError as exc:
-        yield Rejected(exc.lineno, f"not valid JSON: {exc.msg} at column {exc.colno}")
+        yield Rejected(
+            exc.lineno, f"not valid JSON: {exc.msg} at column {exc.colno}", whole_file=True
+        )
         return
     if isinstance(document, dict) and isinstance(document.get("objects"), list):
         objects = document["objects"]
@@ -94,7 +98,7 @@ def read_stix(source: Iterable[str]) -> Iterator[RawIndicator | Rejected]:
     elif isinstance(document, dict) and "type" in document:
         objects = [document]
     else:
-        yield Rejected(1, f"expected a STIX bundle, got {json_kind(document)}")
+        yield Rejected(1, f"expected a STIX bundle, got {json_kind(document)}", whole_file=True)
         return
     yield from records_from_objects(objects)
 

@@ -170,3 +170,13 @@ class Rejected:
     line: int
     reason: str
     text: str = ""
+    whole_file: bool = False
+    """The reader gave up on the file here: nothing after this line was read."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a reader says once about a whole file, such as the columns it ignores."""
+
+    line: int
+    message: str

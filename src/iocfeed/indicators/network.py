@@ -16,10 +16,10 @@ Decisions a SOC would otherwise have to guess:
   as DNS labels (letters, digits, hyphen, and underscore outside the top-level label),
   not as strict IDNA, because real malicious hosts such as ``r3---sn-x.example.net`` and
   ``_dmarc.example.com`` must not be refused.
-- **A name ending in a file extension that is not a top-level domain** (``invoice.pdf``)
-  is rejected. Extensions that are also real TLDs (``.zip``, ``.mov``, ``.py``) are valid
-  domains here; free-text extraction treats them with more care
-  (:mod:`iocfeed.indicators.extract`).
+- **A name whose last label is not a top-level domain** (``invoice.pdf``) is rejected:
+  what is a TLD comes from the Public Suffix List (:mod:`iocfeed.indicators.suffixes`).
+  Extensions that are also real TLDs (``.zip``, ``.mov``, ``.py``) are valid domains here;
+  free-text extraction treats them with more care (:mod:`iocfeed.indicators.extract`).
 - **A URL without a scheme** (``evil.com/gate.php``, given as type ``url``) gets
   ``http://``, which is what a browser or proxy would assume; the rest is kept byte for
   byte. A value that names a scheme we do not serve (``mailto:``) is rejected.
@@ -34,6 +34,7 @@ import idna
 
 from iocfeed.errors import InvalidIndicator
 from iocfeed.indicators.reasons import reject_empty, reject_unprintable, shown
+from iocfeed.indicators.suffixes import is_top_level_domain
 
 # --- IP addresses ---------------------------------------------------------------------
 
@@ -100,22 +101,9 @@ def canonical_ipv6(value: str) -> str:
 
 # --- domains --------------------------------------------------------------------------
 
-# File extensions often written after a dot in reports that are not delegated top-level
-# domains (checked against the IANA root zone): a name ending in one is a file name.
-# fmt: off
-FILE_EXTENSIONS: frozenset[str] = frozenset({
-    "asp", "aspx", "bak", "bat", "bin", "bmp", "cfg", "chm", "class", "cmd", "conf", "cpl",
-    "cpp", "csv", "dat", "db", "dll", "dmg", "doc", "docm", "docx", "dotm", "drv", "elf",
-    "eml", "exe", "gif", "gz", "hlp", "hta", "htm", "html", "ico", "img", "ini", "iso", "jar",
-    "jpeg", "jpg", "js", "jse", "json", "jsp", "lnk", "log", "msg", "msi", "ocx", "ods",
-    "odt", "pdf", "php", "png", "pps", "ppt", "pptm", "pptx", "pyc", "rar", "reg", "rtf", "scr",
-    "sql", "svg", "swf", "sys", "tar", "tgz", "tmp", "tsv", "txt", "vba", "vbe", "vbs", "vhd",
-    "vhdx", "wav", "webp", "wsf", "xls", "xlsb", "xlsm", "xlsx", "xml", "xz", "yaml", "yml",
-})
-# fmt: on
-
-# Real top-level domains that are also everyday file extensions. As values they are
-# domains; in free text only a defanged or subdomain-bearing name counts (see extract).
+# Real top-level domains that are also everyday file extensions (the Public Suffix List
+# cannot say which TLDs people also use as extensions). As values they are domains; in
+# free text only a defanged or subdomain-bearing name counts (see extract).
 # fmt: off
 AMBIGUOUS_TLDS: frozenset[str] = frozenset({
     "ai", "md", "mov", "one", "pl", "pm", "ps", "py", "rs", "sh", "so", "tf", "zip",
@@ -148,10 +136,10 @@ def canonical_domain(value: str) -> str:
             f"above the DNS limit of {_MAX_NAME}"
         )
     tld = canonical.rpartition(".")[2]
-    if tld in FILE_EXTENSIONS:
+    if not is_top_level_domain(tld):
         raise InvalidIndicator(
-            f"{shown(value)} is not a valid domain: '.{tld}' is a file extension, "
-            "not a top-level domain"
+            f"{shown(value)} is not a valid domain: '.{tld}' is not a top-level domain "
+            "(not in the Public Suffix List); is it a file name?"
         )
     return canonical
 
