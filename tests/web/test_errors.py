@@ -268,3 +268,37 @@ def test_500_is_generic(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Non
         assert body["message"] == "Internal server error"
         assert "indicator_versions" not in response.text
     assert any("unhandled error on GET /api/v1/iocs" in r.message for r in caplog.records)
+
+
+@pytest.mark.parametrize("depth", [254, 255, 300, 1000, 1024, 1025])
+def test_deeply_nested_json_is_a_rejection_never_a_500(sqlite_site: Site, depth: int) -> None:
+    """orjson reads 1024 levels but writes 254: items in between are rejected, not echoed."""
+    headers = {**sqlite_site.headers("admin"), "Content-Type": "application/json"}
+    nested = "[" * depth + "]" * depth
+    rest = [
+        sqlite_site.client.post("/api/v1/iocs", content=body, headers=headers)
+        for body in (nested, '[{"value": "a.example", "description": ' + nested + "}]")
+    ]
+    taxii_headers = {
+        **sqlite_site.headers("admin"),
+        "Content-Type": "application/taxii+json;version=2.1",
+        "Accept": "application/taxii+json;version=2.1",
+    }
+    taxii = sqlite_site.client.post(
+        "/taxii2/api/collections/submissions/objects/",
+        content='{"objects": [{"type": "indicator", "x": ' + nested + "}]}",
+        headers=taxii_headers,
+    )
+    for response in (*rest, taxii):
+        assert response.status_code < 500, response.text
+    # Bodies deeper than orjson's reading limit (1024 levels in all) are not JSON to us.
+    for response, levels in ((rest[0], depth), (rest[1], depth + 2)):
+        if levels > 1024:
+            assert_error(response, 422, "invalid_request", parameter="body", message="depth")
+            continue
+        assert response.status_code == 200
+        [error] = response.json()["errors"]
+        inner = levels - 1  # the item's own nesting, below the body's array
+        expected = "nested more than 254 levels deep" if inner > 254 else "expected a JSON"
+        assert error["reason"].startswith(expected), (levels, error)
+    assert taxii.status_code == (422 if depth + 3 > 1024 else 202), taxii.text
