@@ -6,7 +6,7 @@ The same operations as ``iocfeed keys``; the plaintext key is in the creation re
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from iocfeed.auth.access import Principal
+from iocfeed.auth.keys import expiry_problem
 from iocfeed.config import Scope
 from iocfeed.errors import NotFound
 from iocfeed.web.auth import require_scope, services
@@ -39,7 +40,7 @@ _KEY_ID_FORMAT = re.compile(r"[a-z0-9]{1,64}")
 _KEY_ID = Path(description="The key id shown by `GET /api/v1/keys` (not the key itself).")
 
 
-def _parse_create(body: bytes, plans: list[str]) -> KeyCreate:
+def _parse_create(body: bytes, plans: list[str], now: datetime) -> KeyCreate:
     try:
         wanted = KeyCreate.model_validate_json(body)
     except ValidationError as error:
@@ -48,6 +49,8 @@ def _parse_create(body: bytes, plans: list[str]) -> KeyCreate:
         raise body_error(f"unknown plan {wanted.plan[:64]!r}; plans: {', '.join(plans)}", "plan")
     if wanted.expires is not None and wanted.expires.tzinfo is None:
         wanted = wanted.model_copy(update={"expires": wanted.expires.replace(tzinfo=UTC)})
+    if wanted.expires is not None and (problem := expiry_problem(wanted.expires, now)):
+        raise body_error(problem, "expires")
     return wanted
 
 
@@ -71,7 +74,7 @@ def _parse_create(body: bytes, plans: list[str]) -> KeyCreate:
 )
 async def create_key(request: Request, principal: Admin) -> Response:
     built = services(request)
-    wanted = _parse_create(await request.body(), list(built.settings.plans))
+    wanted = _parse_create(await request.body(), list(built.settings.plans), built.clock.now())
 
     def create() -> tuple[dict[str, object], str]:
         now = built.clock.now()
