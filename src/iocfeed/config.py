@@ -121,6 +121,33 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         default=True, description="Write one JSON access-log line per request."
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL the server advertises (e.g. https://intel.example.org/feeds); "
+        "unset = from trusted proxy headers, else the request.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Peer addresses or CIDRs whose Forwarded/X-Forwarded-* headers are "
+        'believed ("*" = any); [] = none.',
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        from iocfeed.forwarding import public_parts
+
+        if value:
+            public_parts(value)
+        return value or None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        from iocfeed.forwarding import trusted_networks
+
+        trusted_networks(value)
+        return value
 
     @field_validator("identity_id")
     @classmethod

@@ -47,4 +47,5 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=False,  # iocfeed writes its own structured access log
+        proxy_headers=False,  # iocfeed.web.proxy reads them, from trusted_proxies only
     )

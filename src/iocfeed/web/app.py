@@ -16,9 +16,13 @@ from iocfeed.config import Settings, load_settings
 from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
 from iocfeed.web import api, export, keys, ops, taxii, ui
+from iocfeed.web.compression import Compression
+from iocfeed.web.docs import install_docs
 from iocfeed.web.errors import install_error_handlers
 from iocfeed.web.metrics import Metrics
+from iocfeed.web.headers import SecurityHeadersMiddleware
 from iocfeed.web.middleware import RequestMiddleware
+from iocfeed.web.proxy import ProxyMiddleware
 
 log = logging.getLogger("iocfeed")
 
@@ -71,7 +75,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by iocfeed.web.docs, without a CDN
         redoc_url=None,
     )
     app.state.services = built
@@ -83,11 +87,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(keys.router, prefix="/api/v1")
     app.include_router(export.router, prefix="/api/v1")
     app.include_router(taxii.router, prefix="/taxii2")
+    install_docs(app)
+    # Innermost first.
+    app.add_middleware(Compression, minimum_size=1024, compresslevel=6)
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
         metrics=app.state.metrics,
         log_access=settings.access_log,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        ProxyMiddleware, public_url=settings.public_url, trusted_proxies=settings.trusted_proxies
     )
     return app
 

@@ -73,7 +73,8 @@ AUTHENTICATE = 'Basic realm="iocfeed", charset="UTF-8"'
 
 
 def _is_taxii(request: Request) -> bool:
-    return request.url.path.startswith("/taxii2")
+    # Behind a proxy prefix (root path) the path starts with the prefix.
+    return request.url.path.removeprefix(request.scope.get("root_path", "")).startswith("/taxii2")
 
 
 def error_response(

@@ -91,7 +91,12 @@ async def create_key(request: Request, principal: Admin) -> Response:
         return key_body(key, now), plaintext
 
     body, plaintext = await run_in_threadpool(create)
-    return json_response({**body, "key": plaintext}, status_code=201)
+    # The secret exists only in this response: no cache, shared or private, may keep it.
+    return json_response(
+        {**body, "key": plaintext},
+        status_code=201,
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
 
 
 @router.get(
