@@ -19,8 +19,8 @@ from iocfeed.web import api, export, keys, ops, taxii, ui
 from iocfeed.web.compression import Compression
 from iocfeed.web.docs import install_docs
 from iocfeed.web.errors import install_error_handlers
-from iocfeed.web.metrics import Metrics
 from iocfeed.web.headers import SecurityHeadersMiddleware
+from iocfeed.web.metrics import Metrics
 from iocfeed.web.middleware import RequestMiddleware
 from iocfeed.web.proxy import ProxyMiddleware
 
