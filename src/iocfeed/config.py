@@ -34,9 +34,19 @@ class Plan(BaseModel, frozen=True):
 
     title: str = Field(description="Name shown to people, e.g. in 403 messages.")
     scopes: frozenset[str]
-    lookback_days: int | None = Field(description="How far back reads may look; none = unlimited.")
-    requests_per_minute: int | None = Field(description="Rate limit; none = unlimited.")
+    lookback_days: int | None = Field(
+        ge=1, description='How far back reads may look, in days; "unlimited" or none = no limit.'
+    )
+    requests_per_minute: int | None = Field(
+        ge=1, description='Rate limit; "unlimited" or none = no limit.'
+    )
     max_tlp: Tlp = Field(description="Highest TLP of indicators served to the key.")
+
+    @field_validator("lookback_days", "requests_per_minute", mode="before")
+    @classmethod
+    def _unlimited(cls, value: object) -> object:
+        # TOML has no null: a config file says "unlimited".
+        return None if isinstance(value, str) and value.strip().lower() == "unlimited" else value
 
     @field_validator("scopes")
     @classmethod
