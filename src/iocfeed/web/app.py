@@ -106,7 +106,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` (each worker builds its own app from IOCFEED_*)."""
     import os
+    import signal
     from pathlib import Path
 
+    from iocfeed.lifeline import SUPERVISOR_PID, watch_owner
+
     config = os.environ.get("IOCFEED_CONFIG")
-    return create_app(load_settings(Path(config) if config else None))
+    app = create_app(load_settings(Path(config) if config else None))
+    supervisor = int(os.environ.get(SUPERVISOR_PID, "0"))
+    if supervisor and supervisor != os.getpid():
+        # A worker of `serve --workers N`: shut down (freeing the port) if the master dies.
+        watch_owner(supervisor, on_orphaned=lambda: os.kill(os.getpid(), signal.SIGTERM))
+    return app
