@@ -7,6 +7,7 @@ gone within a few seconds (and, for the server, that the port is free again).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -59,10 +60,8 @@ def session_cleanup() -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for process in started:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # whatever a failed test left running
-        except ProcessLookupError:
-            pass
         process.wait()
 
 
