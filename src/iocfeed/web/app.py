@@ -88,6 +88,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(export.router, prefix="/api/v1")
     app.include_router(taxii.router, prefix="/taxii2")
     install_docs(app)
+    keys.declare_plans(app, list(settings.plans))
     # Innermost first.
     app.add_middleware(Compression, minimum_size=1024, compresslevel=6)
     app.add_middleware(

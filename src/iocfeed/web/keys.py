@@ -6,10 +6,11 @@ The same operations as ``iocfeed keys``; the plaintext key is in the creation re
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -141,3 +142,18 @@ def revoke_key(request: Request, principal: Admin, key_id: Annotated[str, _KEY_I
         now=now,
     )
     return json_response(key_body(key, now))
+
+
+def declare_plans(app: FastAPI, plans: Sequence[str]) -> None:
+    """List the configured plans as the `plan` enum of key creation in the OpenAPI document
+    (plans are configuration, so the models cannot know them)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            body = document["paths"]["/api/v1/keys"]["post"]["requestBody"]["content"][JSON]
+            body["schema"]["properties"]["plan"]["enum"] = list(plans)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
