@@ -79,3 +79,41 @@ def test_bad_settings_fail_at_start_with_a_clear_message(
     config.write_text(content)
     with pytest.raises(ConfigurationError, match=complaint):
         load_settings(config)
+
+
+def test_a_config_file_plan_can_be_unlimited(tmp_path: Path) -> None:
+    config = tmp_path / "iocfeed.toml"
+    config.write_text(
+        "[plans.archive]\n"
+        'title = "Archive"\n'
+        'scopes = ["read:iocs"]\n'
+        'lookback_days = "unlimited"\n'
+        'requests_per_minute = "Unlimited"\n'
+        'max_tlp = "red"\n'
+    )
+    plan = load_settings(config).plans["archive"]
+    assert (plan.lookback_days, plan.requests_per_minute) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("line", "complaint"),
+    [
+        ("lookback_days = 0", "lookback_days: Input should be greater than or equal to 1"),
+        ('lookback_days = "forever"', "lookback_days: Input should be a valid integer"),
+        ("requests_per_minute = -5", "requests_per_minute: Input should be greater than"),
+    ],
+)
+def test_plan_limits_are_positive_or_unlimited(tmp_path: Path, line: str, complaint: str) -> None:
+    config = tmp_path / "iocfeed.toml"
+    fields = {
+        "lookback_days": "lookback_days = 7",
+        "requests_per_minute": "requests_per_minute = 60",
+    }
+    fields[line.split(" ")[0]] = line
+    config.write_text(
+        '[plans.p]\ntitle = "P"\nscopes = ["read:iocs"]\nmax_tlp = "green"\n'
+        + "\n".join(fields.values())
+        + "\n"
+    )
+    with pytest.raises(ConfigurationError, match=complaint):
+        load_settings(config)

@@ -27,7 +27,10 @@ def test_parse_types() -> None:
 
 def test_parse_time() -> None:
     assert parse_time("2026-05-01", "since") == datetime(2026, 5, 1, tzinfo=UTC)
-    assert parse_time(" ", "since") is None
+    assert parse_time(None, "since") is None
+    with pytest.raises(InvalidQuery, match="since is empty") as empty:
+        parse_time(" ", "since")  # `since=` is a mistake, not "no bound"
+    assert empty.value.parameter == "since"
     with pytest.raises(InvalidQuery) as caught:
         parse_time("yesterday", "until")
     assert caught.value.parameter == "until"

@@ -34,9 +34,19 @@ class Plan(BaseModel, frozen=True):
 
     title: str = Field(description="Name shown to people, e.g. in 403 messages.")
     scopes: frozenset[str]
-    lookback_days: int | None = Field(description="How far back reads may look; none = unlimited.")
-    requests_per_minute: int | None = Field(description="Rate limit; none = unlimited.")
+    lookback_days: int | None = Field(
+        ge=1, description='How far back reads may look, in days; "unlimited" or none = no limit.'
+    )
+    requests_per_minute: int | None = Field(
+        ge=1, description='Rate limit; "unlimited" or none = no limit.'
+    )
     max_tlp: Tlp = Field(description="Highest TLP of indicators served to the key.")
+
+    @field_validator("lookback_days", "requests_per_minute", mode="before")
+    @classmethod
+    def _unlimited(cls, value: object) -> object:
+        # TOML has no null: a config file says "unlimited".
+        return None if isinstance(value, str) and value.strip().lower() == "unlimited" else value
 
     @field_validator("scopes")
     @classmethod
@@ -147,6 +157,33 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         default=True, description="Write one JSON access-log line per request."
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL the server advertises (e.g. https://intel.example.org/feeds); "
+        "unset = from trusted proxy headers, else the request.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Peer addresses or CIDRs whose Forwarded/X-Forwarded-* headers are "
+        'believed ("*" = any); [] = none.',
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        from iocfeed.forwarding import public_parts
+
+        if value:
+            public_parts(value)
+        return value or None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        from iocfeed.forwarding import trusted_networks
+
+        trusted_networks(value)
+        return value
 
     @field_validator("identity_id")
     @classmethod

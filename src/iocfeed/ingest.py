@@ -59,6 +59,7 @@ from iocfeed.formats.text import read_text
 from iocfeed.indicators.merge import AsIfNew, Outcome
 from iocfeed.indicators.model import IndicatorInput, Notice, RawIndicator, Rejected, Tlp
 from iocfeed.indicators.normalize import RecordDefaults, normalize_record
+from iocfeed.lifeline import watch_owner
 
 if TYPE_CHECKING:  # the store is only handed in; workers need not import SQLAlchemy
     from iocfeed.store.indicators import IndicatorStore
@@ -231,7 +232,10 @@ def ingest_stream(
     chunks = _chunks(chain(head, stream), fmt, defaults, parallel.chunk_lines)
     context = multiprocessing.get_context(_START_METHOD)
     with ProcessPoolExecutor(
-        parallel.workers, mp_context=context, initializer=_ignore_interrupts
+        parallel.workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(os.getpid(),),
     ) as pool:
         in_flight: deque[Future[list[_Validated]]] = deque()
         try:
@@ -347,9 +351,12 @@ def _chunks(
         first_line += len(piece)
 
 
-def _ignore_interrupts() -> None:
-    """Ctrl-C reaches the whole process group: leave it to this process, which stops the pool."""
+def _start_worker(owner: int) -> None:
+    """Ctrl-C reaches the whole process group: leave it to the importing process, which stops
+    the pool. A ``kill -9`` of that process reaches no worker: each exits when it sees it gone.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch_owner(owner)
 
 
 def _validate_chunk(chunk: _Chunk) -> list[_Validated]:

@@ -45,8 +45,13 @@ def parse_time(raw: str | datetime | None, parameter: str) -> datetime | None:
         if raw.utcoffset() is None:
             raise InvalidQuery(f"{parameter} must carry a time zone", parameter=parameter)
         return raw
-    if raw is None or not raw.strip():
+    if raw is None:
         return None
+    if not raw.strip():
+        raise InvalidQuery(
+            f"{parameter} is empty: give a date or time, or leave the parameter out",
+            parameter=parameter,
+        )
     try:
         return parse_timestamp(raw)
     except InvalidIndicator as error:

@@ -247,3 +247,31 @@ def test_the_apt33_families_and_ignored_columns_reach_the_user(
     source.write_text("value,malware,Author,Created\na.example,Emotet,x,y\nb.example,,x,y\n")
     report = iocfeed("import", str(source))
     assert report.stdout.count("columns ignored (no field for them): 'Author', 'Created'") == 1
+
+
+DEPTHS = (254, 255, 300, 1000, 1024, 1025)
+
+
+def test_deeply_nested_lines_are_reported_and_the_good_ones_stored(
+    iocfeed: Iocfeed, database_url: str, tmp_path: Path
+) -> None:
+    lines = ['{"type": "domain", "value": "first.example"}']
+    for depth in DEPTHS:
+        lines.append("[" * depth + "]" * depth)
+        lines.append('{"value": "x.example", "description": ' + "[" * depth + "]" * depth + "}")
+    lines.append('{"type": "domain", "value": "last.example"}')
+    source = tmp_path / "deep.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    errors = tmp_path / "errors.jsonl"
+    result = iocfeed("import", str(source), "--errors", str(errors))
+    assert result.exit_code == 0, result.output
+    assert stored(database_url) == {"first.example": "domain", "last.example": "domain"}
+    report = {r["line"]: r["reason"] for r in map(orjson.loads, errors.read_text().splitlines())}
+    assert sorted(report) == list(range(2, 2 + 2 * len(DEPTHS)))
+    # Line 2 is an array 254 deep: it can be echoed, so it is rejected for what it is.
+    assert report[2] == "expected a JSON object, got an array"
+    for line in range(3, 11):
+        assert report[line] == "nested more than 254 levels deep", (line, report[line])
+    # orjson reads at most 1024 levels: deeper lines are not JSON it can read.
+    for line in (11, 12, 13):
+        assert "not valid JSON: depth limit exceeded" in report[line]

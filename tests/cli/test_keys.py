@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from typer.testing import Result
 
 from iocfeed.auth.keys import parse_key
@@ -38,3 +39,21 @@ def test_unknown_plan_and_bad_expiry_are_rejected(iocfeed: Iocfeed) -> None:
     assert iocfeed("keys", "create", "--plan", "gold", "--name", "x").exit_code == 2
     result = iocfeed("keys", "create", "--plan", "pro", "--name", "x", "--expires", "soon")
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("expires", "message"),
+    [
+        ("0001-01-01T00:00:00+01:00", "out of range in UTC"),
+        ("9999-12-31T23:59:59-23:59", "at most 9999-12-31T23:59:59Z"),
+        ("2020-01-01", "already passed"),
+    ],
+)
+def test_out_of_range_expiry_is_refused_and_listing_keeps_working(
+    iocfeed: Iocfeed, expires: str, message: str
+) -> None:
+    result = iocfeed("keys", "create", "--plan", "pro", "--name", "x", "--expires", expires)
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split())
+    listing = iocfeed("keys", "list")
+    assert listing.exit_code == 0, listing.output

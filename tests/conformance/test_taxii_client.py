@@ -159,3 +159,35 @@ def _fields(item: Any) -> dict[str, Any]:
 
 def _other(confidence: Confidence) -> Confidence:
     return Confidence.LOW if confidence is not Confidence.LOW else Confidence.HIGH
+
+
+def test_pages_are_gzipped_for_clients_that_accept_it(live: LiveServer) -> None:
+    """taxii2-client (requests) asks for gzip and decodes it; raw HTTP sees the saving."""
+    import gzip
+
+    import httpx
+
+    collection = Collection(
+        f"{live.api_root}collections/{ALL_COLLECTION_ID}/", user="u", password=live.key
+    )
+    seen: list[Any] = []
+    collection._conn.session.hooks["response"].append(lambda r, *a, **k: seen.append(r))
+    page = collection.get_objects(limit=1000)
+    assert len(page["objects"]) == 1000
+    response = seen[-1]  # the client first fetched the collection itself
+    assert "gzip" in response.request.headers["Accept-Encoding"]
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in response.headers["Vary"]
+
+    url = f"{live.api_root}collections/{ALL_COLLECTION_ID}/objects/?limit=1000"
+    accept = "application/taxii+json;version=2.1"
+    with httpx.Client(auth=("u", live.key), timeout=30) as client:
+        plain = client.get(url, headers={"Accept": accept, "Accept-Encoding": "identity"})
+        with client.stream(
+            "GET", url, headers={"Accept": accept, "Accept-Encoding": "gzip"}
+        ) as raw:
+            compressed = b"".join(raw.iter_raw())
+    assert "content-encoding" not in plain.headers
+    assert raw.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(compressed) == plain.content
+    assert len(compressed) < len(plain.content) / 4

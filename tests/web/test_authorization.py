@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 
 from tests.web.conftest import BAD_KEYS, PLAN_NAMES, PLANS, Site
 
-PUBLIC = {"/", "/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect"}
+PUBLIC = {"/", "/healthz", "/metrics", "/openapi.json", "/docs", "/docs/start.js", "/docs/assets"}
 GUARDED = ("/api/v1/", "/taxii2")
 
 # The plan each scope's 403 names: the first plan, in the order plans are configured,

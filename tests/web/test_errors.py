@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from iocfeed.indicators.model import Confidence, IndicatorInput, IocType
 from tests.conftest import sqlite_url
-from tests.web.conftest import Site, migrated, start_site
+from tests.web.conftest import NOW, Site, migrated, start_site
 
 SHAPE = {"status", "error", "message", "parameter", "details"}
 INTERNALS = ("Traceback", 'File "', "sqlalchemy", "sqlite3", "psycopg", "iocfeed/", ".py")
@@ -237,6 +237,17 @@ def test_422_invalid_values(
         ({"plan": "free"}, "name", "required"),
         ({"name": "x", "plan": "platinum"}, "plan", "unknown plan 'platinum'"),
         ({"name": "x", "plan": "free", "expires": "soon"}, "expires", "datetime"),
+        (
+            {"name": "x", "plan": "free", "expires": "0001-01-01T00:00:00+01:00"},
+            "expires",
+            "after now and at most 9999-12-31T23:59:59Z",
+        ),
+        (
+            {"name": "x", "plan": "free", "expires": "9999-12-31T23:59:59-23:59"},
+            "expires",
+            "at most 9999-12-31T23:59:59Z",
+        ),
+        ({"name": "x", "plan": "free", "expires": "2020-01-01"}, "expires", "already passed"),
         ({"name": "x", "plan": "free", "colour": "red"}, "colour", "not permitted"),
         ({"name": "a\x00b", "plan": "free"}, "name", "control characters"),
     ],
@@ -268,3 +279,62 @@ def test_500_is_generic(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Non
         assert body["message"] == "Internal server error"
         assert "indicator_versions" not in response.text
     assert any("unhandled error on GET /api/v1/iocs" in r.message for r in caplog.records)
+
+
+@pytest.mark.parametrize("depth", [254, 255, 300, 1000, 1024, 1025])
+def test_deeply_nested_json_is_a_rejection_never_a_500(sqlite_site: Site, depth: int) -> None:
+    """orjson reads 1024 levels but writes 254: items in between are rejected, not echoed."""
+    headers = {**sqlite_site.headers("admin"), "Content-Type": "application/json"}
+    nested = "[" * depth + "]" * depth
+    rest = [
+        sqlite_site.client.post("/api/v1/iocs", content=body, headers=headers)
+        for body in (nested, '[{"value": "a.example", "description": ' + nested + "}]")
+    ]
+    taxii_headers = {
+        **sqlite_site.headers("admin"),
+        "Content-Type": "application/taxii+json;version=2.1",
+        "Accept": "application/taxii+json;version=2.1",
+    }
+    taxii = sqlite_site.client.post(
+        "/taxii2/api/collections/submissions/objects/",
+        content='{"objects": [{"type": "indicator", "x": ' + nested + "}]}",
+        headers=taxii_headers,
+    )
+    for response in (*rest, taxii):
+        assert response.status_code < 500, response.text
+    # Bodies deeper than orjson's reading limit (1024 levels in all) are not JSON to us.
+    for response, levels in ((rest[0], depth), (rest[1], depth + 2)):
+        if levels > 1024:
+            assert_error(response, 422, "invalid_request", parameter="body", message="depth")
+            continue
+        assert response.status_code == 200
+        [error] = response.json()["errors"]
+        inner = levels - 1  # the item's own nesting, below the body's array
+        expected = "nested more than 254 levels deep" if inner > 254 else "expected a JSON"
+        assert error["reason"].startswith(expected), (levels, error)
+    assert taxii.status_code == (422 if depth + 3 > 1024 else 202), taxii.text
+
+
+def test_keys_stored_with_out_of_range_times_still_list_and_fail_cleanly(
+    sqlite_site: Site,
+) -> None:
+    """Rows written before expiry was range checked: listing works, using the key is a 401."""
+    from iocfeed.store.schema import api_keys
+
+    early, early_secret = sqlite_site.services.keys.create(name="early", plan="free", now=NOW)
+    late, late_secret = sqlite_site.services.keys.create(name="late", plan="free", now=NOW)
+    with sqlite_site.services.engine.begin() as connection:
+        for key_id, micros in ((early.key_id, -62_135_600_400_000_000), (late.key_id, 2**62)):
+            connection.execute(
+                api_keys.update().where(api_keys.c.key_id == key_id).values(expires=micros)
+            )
+    listing = sqlite_site.get("/api/v1/keys")
+    assert listing.status_code == 200, listing.text
+    expiries = {item["key_id"]: item["expires"] for item in listing.json()["items"]}
+    assert expiries[early.key_id] == "0001-01-01T00:00:00.000000Z"
+    assert expiries[late.key_id] == "9999-12-31T23:59:59.999999Z"
+    gone = sqlite_site.client.get("/api/v1/me", headers={"X-API-Key": early_secret})
+    assert_error(gone, 401, "unauthenticated")
+    assert (
+        sqlite_site.client.get("/api/v1/me", headers={"X-API-Key": late_secret}).status_code == 200
+    )

@@ -22,7 +22,7 @@ from iocfeed.config import Settings
 from iocfeed.indicators.model import Confidence, IndicatorInput, IocType, Tlp
 from iocfeed.web.app import create_app
 from tests.conftest import postgres_url, sqlite_url
-from tests.web.conftest import Site, migrated, start_site
+from tests.web.conftest import PLAN_NAMES, Site, migrated, start_site
 
 CHECKS = [
     not_a_server_error,
@@ -92,3 +92,50 @@ def test_every_parameter_is_described(sqlite_site: Site) -> None:
             error = operation["responses"]["401"]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
     assert sqlite_site.client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "methods"),
+    [
+        ("/api/v1/iocs", {"GET", "POST"}),
+        ("/api/v1/iocs/domain/evil.example", {"GET", "DELETE"}),
+        ("/api/v1/keys", {"GET", "POST"}),
+        ("/taxii2/api/collections/all/objects/", {"GET", "POST"}),
+    ],
+)
+def test_405_allow_lists_every_method_of_the_path(
+    sqlite_site: Site, url: str, methods: set[str]
+) -> None:
+    response = sqlite_site.client.options(url, headers=sqlite_site.headers("admin"))
+    assert response.status_code == 405
+    assert set(response.headers["allow"].split(", ")) == methods
+
+
+def test_constraints_are_declared(sqlite_site: Site) -> None:
+    document = sqlite_site.client.get("/openapi.json").json()
+
+    def parameter(path: str, name: str) -> dict[str, object]:
+        [found] = [p for p in document["paths"][path]["get"]["parameters"] if p["name"] == name]
+        schema: dict[str, object] = found["schema"]
+        return schema
+
+    types = sorted(t.value for t in IocType)
+    for path in ("/api/v1/iocs", "/api/v1/export/stix"):
+        limit = parameter(path, "limit")
+        assert (limit["minimum"], limit["maximum"]) == (1, 1000), path
+        assert sorted(parameter(path, "type")["items"]["enum"]) == types, path  # type: ignore[index]
+    confidence = parameter("/api/v1/iocs", "confidence")["items"]
+    assert sorted(confidence["enum"]) == sorted(c.value for c in Confidence)  # type: ignore[index]
+    key = document["paths"]["/api/v1/keys"]["post"]["requestBody"]["content"]["application/json"]
+    assert key["schema"]["properties"]["plan"]["enum"] == [*PLAN_NAMES, "tiny"]
+
+
+@pytest.mark.parametrize("parameter", ["since", "until", "confidence"])
+def test_empty_filters_are_rejected_naming_them(sqlite_site: Site, parameter: str) -> None:
+    response = sqlite_site.get(f"/api/v1/iocs?{parameter}=")
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["parameter"] == parameter
+    assert "empty" in body["message"]
+    export = sqlite_site.get("/api/v1/export/stix?since=")
+    assert export.status_code == 400 and export.json()["parameter"] == "since"

@@ -14,7 +14,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 KEY_PREFIX = "iocf_"
 _KEY_FORMAT = re.compile(r"iocf_([a-z0-9]{12})_([A-Za-z0-9_-]{43})")
@@ -63,3 +63,26 @@ def parse_key(presented: str) -> tuple[str, str] | None:
 def secret_matches(secret: str, stored_hash: str) -> bool:
     """Constant-time comparison of a presented secret with the stored hash."""
     return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+# The latest expiry a key may have: the last second every datetime library can represent.
+LATEST_EXPIRY = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def expiry_problem(expires: datetime, now: datetime) -> str | None:
+    """Why ``expires`` (aware) cannot be a new key's expiry, or None if it can.
+
+    It must lie after ``now`` (a key born expired is useless) and, in UTC, no later than
+    ``LATEST_EXPIRY``; offsets that push a year-1 or year-9999 time out of range are refused
+    here rather than stored.
+    """
+    allowed = f"after now and at most {LATEST_EXPIRY.isoformat().replace('+00:00', 'Z')}"
+    try:
+        utc = expires.astimezone(UTC)
+    except OverflowError:
+        return f"expires must be {allowed}; {expires.isoformat()} is out of range in UTC"
+    if utc > LATEST_EXPIRY:
+        return f"expires must be {allowed}; got {expires.isoformat()}"
+    if utc <= now:
+        return f"expires must be {allowed}; {expires.isoformat()} has already passed"
+    return None

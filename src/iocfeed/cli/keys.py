@@ -8,20 +8,24 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from iocfeed.auth.keys import expiry_problem
 from iocfeed.cli.context import fail, out, services
 from iocfeed.errors import NotFound
 
 app = typer.Typer(help="Manage API keys (the secret is shown once, at creation).")
 
 
-def _expiry(text: str | None) -> datetime | None:
+def _expiry(text: str | None, now: datetime) -> datetime | None:
     if text is None:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as error:
         raise fail(f"--expires must be an ISO 8601 date or time, got {text!r}", 2) from error
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if problem := expiry_problem(moment, now):
+        raise fail(f"--{problem}", 2)
+    return moment
 
 
 @app.command("create")
@@ -35,9 +39,8 @@ def create(
     built = services(ctx)
     if plan not in built.settings.plans:
         raise fail(f"unknown plan {plan!r}; plans: {', '.join(built.settings.plans)}", 2)
-    _, plaintext = built.keys.create(
-        name=name, plan=plan, now=built.clock.now(), expires=_expiry(expires)
-    )
+    now = built.clock.now()
+    _, plaintext = built.keys.create(name=name, plan=plan, now=now, expires=_expiry(expires, now))
     print(plaintext)
 
 

@@ -10,6 +10,7 @@ import typer
 import uvicorn
 
 from iocfeed.cli.context import err, settings
+from iocfeed.lifeline import SUPERVISOR_PID
 from iocfeed.store.engine import open_engine
 from iocfeed.store.migrate import upgrade
 
@@ -37,6 +38,9 @@ def serve(
     config_file = ctx.find_root().obj
     if config_file is not None:
         os.environ["IOCFEED_CONFIG"] = str(config_file)
+    if workers > 1:
+        # Workers exit when this process dies, even by SIGKILL (see iocfeed.lifeline).
+        os.environ[SUPERVISOR_PID] = str(os.getpid())
     logging.basicConfig(level=log_level.upper(), format="%(message)s")
     err.print(f"iocfeed serving {chosen.database_url} on http://{host}:{port}")
     uvicorn.run(
@@ -47,4 +51,5 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=False,  # iocfeed writes its own structured access log
+        proxy_headers=False,  # iocfeed.web.proxy reads them, from trusted_proxies only
     )

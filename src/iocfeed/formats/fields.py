@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Iterator
+from itertools import islice
+
+import orjson
 
 from iocfeed.errors import InvalidIndicator
 
@@ -114,6 +117,38 @@ def whole_text(source: Iterable[str]) -> str:
     read = getattr(source, "read", None)
     text: str = read() if callable(read) else "".join(source)
     return text.removeprefix(_BOM)
+
+
+# orjson reads JSON nested up to 1024 levels but writes at most 254: a parsed item deeper
+# than that cannot be echoed as JSON, so readers reject it as too deeply nested.
+MAX_NESTING = 254
+TOO_DEEP = f"nested more than {MAX_NESTING} levels deep"
+
+
+def json_excerpt(item: object) -> tuple[str, bool]:
+    """The start of ``item`` as JSON for a report, and whether it was nested too deeply.
+
+    An item too deep to write out is echoed with its inner levels cut to ``…``.
+    """
+    try:
+        return excerpt(orjson.dumps(item, default=str).decode()), False
+    except orjson.JSONEncodeError as exc:
+        if "Recursion" not in str(exc):
+            return excerpt(repr(_clipped(item, 8))), False
+        return excerpt(orjson.dumps(_clipped(item, 8), default=str).decode()), True
+
+
+def _clipped(item: object, depth: int) -> object:
+    """``item`` with arrays and objects below ``depth`` levels (and past 20 entries) cut."""
+    if isinstance(item, dict):
+        if depth == 0:
+            return "…"
+        return {str(k): _clipped(v, depth - 1) for k, v in islice(item.items(), 20)}
+    if isinstance(item, list):
+        if depth == 0:
+            return "…"
+        return [_clipped(v, depth - 1) for v in islice(item, 20)]
+    return item
 
 
 def excerpt(text: str, limit: int = 200) -> str:

@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from iocfeed.errors import InvalidIndicator
-from iocfeed.formats.fields import excerpt, field_name, parse_flag, split_list
+from iocfeed.formats.fields import TOO_DEEP, field_name, json_excerpt, parse_flag, split_list
 from iocfeed.indicators.model import RawIndicator, Rejected
 
 # JSON value kinds, named as a person reading the report would call them.
@@ -49,7 +47,7 @@ def json_kind(item: object) -> str:
 def record_from_json(line: int, item: object) -> RawIndicator | Rejected:
     """The raw indicator a parsed JSON object states, or why it is not one."""
     if not isinstance(item, dict):
-        return Rejected(line, f"expected a JSON object, got {json_kind(item)}", _dump(item))
+        return _rejected(line, f"expected a JSON object, got {json_kind(item)}", item)
     fields: dict[str, Any] = {}
     for key, field in item.items():
         name = field_name(str(key))
@@ -58,7 +56,7 @@ def record_from_json(line: int, item: object) -> RawIndicator | Rejected:
     try:
         return _record(line, fields)
     except InvalidIndicator as exc:
-        return Rejected(line, exc.message, _dump(item))
+        return _rejected(line, exc.message, item)
 
 
 def _record(line: int, fields: Mapping[str, Any]) -> RawIndicator:
@@ -110,5 +108,7 @@ def _flag(field: object) -> bool:
     raise InvalidIndicator(f"revoked must be true or false, got {json_kind(field)}")
 
 
-def _dump(item: object) -> str:
-    return excerpt(orjson.dumps(item, default=str).decode())
+def _rejected(line: int, reason: str, item: object) -> Rejected:
+    """Why ``item`` is rejected, with its start echoed (too deep to echo says so instead)."""
+    text, too_deep = json_excerpt(item)
+    return Rejected(line, TOO_DEEP if too_deep else reason, text)

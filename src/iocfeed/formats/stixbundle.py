@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from iocfeed.formats.fields import excerpt, whole_text
+from iocfeed.formats.fields import excerpt, json_excerpt, whole_text
 from iocfeed.formats.jsonrecord import json_kind
 from iocfeed.formats.stixpattern import parse_pattern
 from iocfeed.indicators.model import IocType, RawIndicator, Rejected, Tlp
@@ -113,7 +113,7 @@ def records_from_objects(objects: Iterable[Mapping[str, Any]]) -> Iterator[RawIn
             continue
         kind = obj.get("type")
         if not isinstance(kind, str):
-            yield Rejected(number, "a STIX object without a type", excerpt(repr(obj)))
+            yield Rejected(number, "a STIX object without a type", json_excerpt(obj)[0])
             continue
         read = _READERS.get(kind)
         if read is not None and (record := read(number, obj, links)) is not None:

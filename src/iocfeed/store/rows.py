@@ -19,9 +19,20 @@ def to_us(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
 def from_us(micros: int) -> datetime:
-    """Integer microseconds since the epoch → aware UTC datetime, exactly."""
-    return _EPOCH + timedelta(microseconds=micros)
+    """Integer microseconds since the epoch → aware UTC datetime, exactly.
+
+    A value outside what ``datetime`` can hold (a row written before input was range
+    checked) reads as the earliest or latest representable time rather than failing.
+    """
+    try:
+        return _EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        return _EARLIEST if micros < 0 else _LATEST
 
 
 # Enum member → stored text, and the rank of each effective TLP: plain dict look-ups are

@@ -18,7 +18,7 @@ from iocfeed.auth.access import Principal
 from iocfeed.config import Scope
 from iocfeed.errors import NotFound, UnsupportedMediaType
 from iocfeed.formats.jsonrecord import record_from_json
-from iocfeed.indicators.model import Indicator, IocType
+from iocfeed.indicators.model import Confidence, Indicator, IocType
 from iocfeed.indicators.normalize import canonicalize
 from iocfeed.indicators.query import Status
 from iocfeed.ingest import ImportSummary, ingest
@@ -95,6 +95,7 @@ def search(
         Query(
             description="Only these IOC types: ipv4, ipv6, domain, url, md5, sha1, sha256, "
             "sha512, email, cve, mitre_attack. Repeat the parameter or separate with commas.",
+            json_schema_extra={"items": {"type": "string", "enum": [t.value for t in IocType]}},
         ),
     ] = None,
     since: Annotated[
@@ -112,7 +113,10 @@ def search(
     ] = None,
     confidence: Annotated[
         list[str] | None,
-        Query(description="Only these confidences: high, medium, low (repeat or comma-separate)."),
+        Query(
+            description="Only these confidences: high, medium, low (repeat or comma-separate).",
+            json_schema_extra={"items": {"type": "string", "enum": [c.value for c in Confidence]}},
+        ),
     ] = None,
     tag: Annotated[
         str | None, Query(description="Only indicators carrying this tag (case-insensitive).")
@@ -139,7 +143,8 @@ def search(
         int | None,
         Query(
             description="Indicators per page, 1 to the server's maximum (1000 by default); "
-            "default 100. Above the maximum is an error naming it."
+            "default 100. Above the maximum is an error naming it.",
+            json_schema_extra={"minimum": 1, "maximum": 1000},
         ),
     ] = None,
     cursor: Annotated[

@@ -16,9 +16,13 @@ from iocfeed.config import Settings, load_settings
 from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
 from iocfeed.web import api, export, keys, ops, taxii, ui
+from iocfeed.web.compression import Compression
+from iocfeed.web.docs import install_docs
 from iocfeed.web.errors import install_error_handlers
+from iocfeed.web.headers import SecurityHeadersMiddleware
 from iocfeed.web.metrics import Metrics
 from iocfeed.web.middleware import RequestMiddleware
+from iocfeed.web.proxy import ProxyMiddleware
 
 log = logging.getLogger("iocfeed")
 
@@ -72,7 +76,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by iocfeed.web.docs, without a CDN
         redoc_url=None,
     )
     app.state.services = built
@@ -84,11 +88,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(keys.router, prefix="/api/v1")
     app.include_router(export.router, prefix="/api/v1")
     app.include_router(taxii.router, prefix="/taxii2")
+    install_docs(app)
+    keys.declare_plans(app, list(settings.plans))
+    # Innermost first.
+    app.add_middleware(Compression, minimum_size=1024, compresslevel=6)
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
         metrics=app.state.metrics,
         log_access=settings.access_log,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        ProxyMiddleware, public_url=settings.public_url, trusted_proxies=settings.trusted_proxies
     )
     return app
 
@@ -96,7 +108,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
 def app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` (each worker builds its own app from IOCFEED_*)."""
     import os
+    import signal
     from pathlib import Path
 
+    from iocfeed.lifeline import SUPERVISOR_PID, watch_owner
+
     config = os.environ.get("IOCFEED_CONFIG")
-    return create_app(load_settings(Path(config) if config else None))
+    app = create_app(load_settings(Path(config) if config else None))
+    supervisor = int(os.environ.get(SUPERVISOR_PID, "0"))
+    if supervisor and supervisor != os.getpid():
+        # A worker of `serve --workers N`: shut down (freeing the port) if the master dies.
+        watch_owner(supervisor, on_orphaned=lambda: os.kill(os.getpid(), signal.SIGTERM))
+    return app

@@ -25,6 +25,7 @@ from iocfeed.auth.access import Principal, authenticate, require
 from iocfeed.auth.ratelimit import RateDecision
 from iocfeed.errors import RateLimited, Unauthenticated
 from iocfeed.services import Services
+from iocfeed.web.proxy import client_address
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -63,11 +64,6 @@ def services(request: Request) -> Services:
     """The app's services (built once by ``create_app``)."""
     built: Services = request.app.state.services
     return built
-
-
-def client_address(request: Request) -> str:
-    """The address failed authentications are counted against."""
-    return request.client.host if request.client is not None else "unknown"
 
 
 def key_from_authorization(header: str) -> str | None:
@@ -127,7 +123,7 @@ def require_scope(scope: str) -> Callable[..., Principal]:
     ) -> Principal:
         built = services(request)
         now = built.clock.now()
-        address = client_address(request)
+        address = client_address(request) or "unknown"
         built.failed_auth.check(address, now)
         try:
             principal = authenticate(

@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from iocfeed.errors import (
     BodyTooLarge,
@@ -75,7 +76,8 @@ AUTHENTICATE = 'Basic realm="iocfeed", charset="UTF-8"'
 
 
 def _is_taxii(request: Request) -> bool:
-    return request.url.path.startswith("/taxii2")
+    # Behind a proxy prefix (root path) the path starts with the prefix.
+    return request.url.path.removeprefix(request.scope.get("root_path", "")).startswith("/taxii2")
 
 
 def error_response(
@@ -167,7 +169,27 @@ def _for_http_error(request: Request, exc: Exception) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
         message = f"No such endpoint: {request.url.path}"
-    return error_response(request, exc.status_code, code, message, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return error_response(request, exc.status_code, code, message, headers=headers)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers (a path may have one route per method,
+    and Starlette names only the first route's in its 405)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _for_unexpected(request: Request, exc: Exception) -> Response:

@@ -31,7 +31,7 @@ from iocfeed.export import (
     parse_export_request,
     run_export,
 )
-from iocfeed.indicators.model import Tlp
+from iocfeed.indicators.model import IocType, Tlp
 from iocfeed.parameters import TYPE_NAMES
 from iocfeed.services import Services
 from iocfeed.web.auth import require_scope, services
@@ -167,6 +167,7 @@ def export_stix(
             f"of {TYPE_NAMES}; repeat the parameter or separate with commas. Default: all "
             "types.",
             examples=[["ipv4"]],
+            json_schema_extra={"items": {"type": "string", "enum": [t.value for t in IocType]}},
         ),
     ] = None,
     since: Annotated[

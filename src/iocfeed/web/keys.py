@@ -6,15 +6,17 @@ The same operations as ``iocfeed keys``; the plaintext key is in the creation re
 from __future__ import annotations
 
 import re
-from datetime import UTC
-from typing import Annotated
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from iocfeed.auth.access import Principal
+from iocfeed.auth.keys import expiry_problem
 from iocfeed.config import Scope
 from iocfeed.errors import NotFound
 from iocfeed.web.auth import require_scope, services
@@ -39,7 +41,7 @@ _KEY_ID_FORMAT = re.compile(r"[a-z0-9]{1,64}")
 _KEY_ID = Path(description="The key id shown by `GET /api/v1/keys` (not the key itself).")
 
 
-def _parse_create(body: bytes, plans: list[str]) -> KeyCreate:
+def _parse_create(body: bytes, plans: list[str], now: datetime) -> KeyCreate:
     try:
         wanted = KeyCreate.model_validate_json(body)
     except ValidationError as error:
@@ -48,6 +50,8 @@ def _parse_create(body: bytes, plans: list[str]) -> KeyCreate:
         raise body_error(f"unknown plan {wanted.plan[:64]!r}; plans: {', '.join(plans)}", "plan")
     if wanted.expires is not None and wanted.expires.tzinfo is None:
         wanted = wanted.model_copy(update={"expires": wanted.expires.replace(tzinfo=UTC)})
+    if wanted.expires is not None and (problem := expiry_problem(wanted.expires, now)):
+        raise body_error(problem, "expires")
     return wanted
 
 
@@ -71,7 +75,7 @@ def _parse_create(body: bytes, plans: list[str]) -> KeyCreate:
 )
 async def create_key(request: Request, principal: Admin) -> Response:
     built = services(request)
-    wanted = _parse_create(await request.body(), list(built.settings.plans))
+    wanted = _parse_create(await request.body(), list(built.settings.plans), built.clock.now())
 
     def create() -> tuple[dict[str, object], str]:
         now = built.clock.now()
@@ -88,7 +92,12 @@ async def create_key(request: Request, principal: Admin) -> Response:
         return key_body(key, now), plaintext
 
     body, plaintext = await run_in_threadpool(create)
-    return json_response({**body, "key": plaintext}, status_code=201)
+    # The secret exists only in this response: no cache, shared or private, may keep it.
+    return json_response(
+        {**body, "key": plaintext},
+        status_code=201,
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
 
 
 @router.get(
@@ -133,3 +142,18 @@ def revoke_key(request: Request, principal: Admin, key_id: Annotated[str, _KEY_I
         now=now,
     )
     return json_response(key_body(key, now))
+
+
+def declare_plans(app: FastAPI, plans: Sequence[str]) -> None:
+    """List the configured plans as the `plan` enum of key creation in the OpenAPI document
+    (plans are configuration, so the models cannot know them)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            body = document["paths"]["/api/v1/keys"]["post"]["requestBody"]["content"][JSON]
+            body["schema"]["properties"]["plan"]["enum"] = list(plans)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

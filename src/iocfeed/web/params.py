@@ -31,8 +31,14 @@ CONFIDENCE_NAMES = ", ".join(level.value for level in Confidence)
 
 
 def parse_confidences(values: Sequence[str] | None) -> frozenset[Confidence]:
+    names = split_values(values)
+    if values is not None and not names:
+        raise InvalidQuery(
+            f"confidence is empty: give one or more of {CONFIDENCE_NAMES}, or leave it out",
+            parameter="confidence",
+        )
     chosen: set[Confidence] = set()
-    for name in split_values(values):
+    for name in names:
         try:
             chosen.add(Confidence(name.lower()))
         except ValueError:

@@ -23,7 +23,12 @@ JSON = "application/json"
 
 def timestamp(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds and ``Z``: exact, so it can be sent back as ``since``."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:  # beyond year 1 or 9999 in UTC: the nearest representable
+            moment = (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def json_response(
