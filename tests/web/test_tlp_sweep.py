@@ -325,3 +325,12 @@ def test_rest_lookup_clamps_to_the_lookback(site: Site) -> None:
     # The same as search: what lookup hides, search's clamped ``since`` hides too.
     found = site.get("/api/v1/iocs", "free", params={"q": "recent", "since": "1970-01-01"})
     assert found.json()["items"] == []
+
+
+def test_rest_revoke_answers_like_lookup_beyond_the_lookback(site: Site) -> None:
+    site.load([ioc(IocType.DOMAIN, "old.example", tlp=Tlp.GREEN)], NOW - timedelta(days=400))
+    gone = site.client.delete("/api/v1/iocs/domain/old.example", headers=site.headers("enterprise"))
+    assert gone.status_code == 404
+    assert site.get("/api/v1/iocs/domain/old.example", "admin").json()["revoked"] is False
+    revoked = site.client.delete("/api/v1/iocs/domain/old.example", headers=site.headers("admin"))
+    assert revoked.status_code == 200

@@ -208,10 +208,16 @@ def search(
 
 
 def _visible(built: Services, principal: Principal, ioc_type: IocType, value: str) -> Indicator:
-    """The indicator, if it exists and the key's plan may see its TLP; else NotFound."""
+    """The indicator, if it exists, the key's plan may see its TLP and it last changed inside
+    the plan's lookback (the bound search's ``since`` clamps to); else NotFound."""
     canonical = canonicalize(ioc_type, value)
     indicator = built.search.current(ioc_type, canonical)
-    if indicator is None or indicator.effective_tlp > principal.plan.max_tlp:
+    start = principal.lookback_start(built.clock.now())
+    if (
+        indicator is None
+        or indicator.effective_tlp > principal.plan.max_tlp
+        or (start is not None and indicator.modified < start)
+    ):
         raise NotFound(f"No {ioc_type.value} indicator {canonical[:200]!r}")
     return indicator
 
@@ -236,11 +242,7 @@ def lookup(
     value: Annotated[str, _VALUE_PATH],
 ) -> Response:
     built = services(request)
-    indicator = _visible(built, principal, type, value)
-    start = principal.lookback_start(built.clock.now())
-    if start is not None and indicator.modified < start:  # the bound search's ``since`` clamps
-        raise NotFound(f"No {type.value} indicator {indicator.value[:200]!r}")
-    return json_response(indicator_body(indicator))
+    return json_response(indicator_body(_visible(built, principal, type, value)))
 
 
 @router.delete(
@@ -248,7 +250,8 @@ def lookup(
     summary="Revoke one indicator",
     description="Publishes a revoked version of the indicator (STIX `revoked: true`), so "
     "SIEMs that poll drop it. It stays visible here with `revoked: true`. Revoking twice "
-    "changes nothing. Needs the `write:iocs` scope (Enterprise plan).",
+    "changes nothing. 404 for an indicator a lookup would not show you (TLP above your plan's, "
+    "or last changed before its lookback). Needs the `write:iocs` scope (Enterprise plan).",
     response_model=None,
     responses={
         200: {"model": IndicatorOut, "description": "The revoked indicator."},
