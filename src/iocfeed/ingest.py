@@ -7,10 +7,11 @@ what a reader says once about a file (the CSV columns it ignores) arrives as a `
 the summary keeps both. Records stream through in fixed-size batches, so a file of any length
 imports in bounded memory.
 
-A load made with an API key passes the key's highest TLP as ``ceiling``: a record whose
-indicator is stored above it changes nothing and is counted as a fresh add would be, so the
-summary does not tell the writer that a value it may not read exists (``indicators.merge``).
-Such records are counted apart in ``ImportSummary.withheld``, for the audit trail only.
+A load made with an API key passes the key as ``writer``: a record whose indicator is stored
+above the key's highest TLP changes nothing and is counted as the writer's shadow of the
+value answers, as if the value had been new to it, so the summary never tells the writer
+that a value it may not read exists (``indicators.merge``). Such records are counted apart
+in ``ImportSummary.withheld``, for the audit trail only.
 
 Theory of operation: large files
 --------------------------------
@@ -56,8 +57,8 @@ from iocfeed.formats.detect import Format
 from iocfeed.formats.jsonlines import read_jsonl
 from iocfeed.formats.reader import READERS
 from iocfeed.formats.text import read_text
-from iocfeed.indicators.merge import AsIfNew, Outcome
-from iocfeed.indicators.model import IndicatorInput, Notice, RawIndicator, Rejected, Tlp
+from iocfeed.indicators.merge import Outcome, Writer
+from iocfeed.indicators.model import IndicatorInput, Notice, RawIndicator, Rejected
 from iocfeed.indicators.normalize import RecordDefaults, normalize_record
 from iocfeed.lifeline import watch_owner
 
@@ -184,13 +185,13 @@ def ingest(
     batch_size: int = BATCH_SIZE,
     on_progress: Callable[[ImportSummary], None] | None = None,
     on_rejected: Callable[[Rejected], None] | None = None,
-    ceiling: Tlp = Tlp.RED,
+    writer: Writer | None = None,
 ) -> ImportSummary:
     """Validate and store every record; one transaction per batch.
 
-    ``ceiling`` is the writer's highest TLP (see the module docstring); RED for operators.
+    ``writer`` is the key that loads (see the module docstring); ``None`` for operators.
     """
-    loader = _Loader(store, clock, batch_size, on_progress, on_rejected, ceiling=ceiling)
+    loader = _Loader(store, clock, batch_size, on_progress, on_rejected, writer=writer)
     loader.load(validate(records, defaults or RecordDefaults()))
     return loader.finish()
 
@@ -262,10 +263,9 @@ class _Loader:
         on_progress: Callable[[ImportSummary], None] | None,
         on_rejected: Callable[[Rejected], None] | None,
         *,
-        ceiling: Tlp = Tlp.RED,
+        writer: Writer | None = None,
     ) -> None:
-        self.ceiling = ceiling
-        self.as_if_new = AsIfNew()
+        self.writer = writer
         self.store = store
         self.clock = clock
         self.batch_size = batch_size
@@ -297,11 +297,12 @@ class _Loader:
 
     def _flush(self) -> None:
         now = self.clock.now()
-        outcomes = self.store.write(self.batch, now, ceiling=self.ceiling)
-        for item, outcome in zip(self.batch, outcomes, strict=True):
-            if outcome is Outcome.WITHHELD:
-                self.summary.count(self.as_if_new.outcome(item, now), withheld=True)
-            else:
+        loaded = self.store.load(self.batch, now, writer=self.writer)
+        if loaded.withheld:
+            for number, outcome in enumerate(loaded.outcomes):
+                self.summary.count(loaded.answered(number), withheld=outcome is Outcome.WITHHELD)
+        else:
+            for outcome in loaded.outcomes:
                 self.summary.count(outcome)
         self.batch.clear()
         if self.summary.added >= self.next_statistics:

@@ -26,13 +26,13 @@ import orjson
 
 from iocfeed.errors import Forbidden, NotFound
 from iocfeed.formats.stixbundle import records_from_objects
-from iocfeed.indicators.merge import AsIfNew, Outcome
+from iocfeed.indicators.merge import Outcome, Writer
 from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Rejected, Tlp
 from iocfeed.indicators.normalize import RecordDefaults
 from iocfeed.indicators.query import IndicatorQuery, Keyset
 from iocfeed.ingest import validate
 from iocfeed.services import Services
-from iocfeed.stix.ids import SDO_TYPE, new_stix_id
+from iocfeed.stix.ids import SDO_TYPE
 from iocfeed.stix.objects import ExportOptions, sdo_for
 from iocfeed.stix.timestamps import stix_timestamp
 from iocfeed.taxii import resources
@@ -176,8 +176,9 @@ class TaxiiService:
         """Add Objects (§5.5): import the posted objects, keep and return the status resource.
 
         ``max_tlp`` is the key's ceiling: an object whose indicator is stored above it
-        changes nothing and is reported exactly as a fresh add would be, so the status
-        never reveals that the value exists (``indicators.merge``).
+        changes nothing and is reported as the key's shadow of the value answers, exactly as
+        had the value been new to the key, so the status never reveals that the value
+        exists (``indicators.merge``).
         """
         now = self.services.clock.now()
         records = {record.line: record for record in records_from_objects(objects)}
@@ -198,7 +199,7 @@ class TaxiiService:
                 failures.append(_details(obj, checked.reason))
                 continue
             accepted.append((obj, checked))
-        successes, withheld = self._write(accepted, now, max_tlp)
+        successes, withheld = self._write(accepted, now, Writer(key_id, max_tlp))
         self.services.audit.record(
             key_id=key_id,
             action="taxii.add_objects",
@@ -216,13 +217,17 @@ class TaxiiService:
         return status
 
     def _write(
-        self, accepted: list[tuple[Mapping[str, Any], IndicatorInput]], now: datetime, max_tlp: Tlp
+        self,
+        accepted: list[tuple[Mapping[str, Any], IndicatorInput]],
+        now: datetime,
+        writer: Writer,
     ) -> tuple[list[StatusDetails], int]:
         """Store the inputs, keeping posted ids for new indicators: one success each, and
         how many were withheld.
 
-        An input withheld because its indicator is above the key's ceiling is reported as a
-        fresh add of it would be: under the id it would have got, with the same message.
+        An input withheld because its indicator is above the key's ceiling is reported as
+        its merge into the key's shadow of the value: a first one as a fresh add (under the
+        id it would have got, with the same message), a repeat as merged into that id.
         """
         search = self.services.search
         keep: list[int] = []
@@ -243,24 +248,17 @@ class TaxiiService:
             for n in keep
         }
         inputs = [accepted[n][1] for n in order]
-        outcomes = (
-            self.services.indicators.write(
-                inputs, now, preferred_ids=preferred, ceiling=max_tlp, submitted=True
-            )
-            if inputs
-            else []
+        loaded = self.services.indicators.load(
+            inputs, now, writer=writer, preferred_ids=preferred, submitted=True
         )
-        as_if_new = AsIfNew()
-        fresh_ids: dict[tuple[IocType, str], str] = {}
         shown: dict[int, tuple[Outcome, str | None]] = {}
-        for number, item, outcome in zip(order, inputs, outcomes, strict=True):
-            if outcome is Outcome.WITHHELD:
-                key = (item.type, item.value)
-                if key not in fresh_ids:
-                    fresh_ids[key] = preferred.get(key) or new_stix_id(item.type)
-                shown[number] = (as_if_new.outcome(item, now), fresh_ids[key])
-            else:
-                shown[number] = (outcome, None)
+        for position, number in enumerate(order):
+            shadow = loaded.withheld.get(position)
+            shown[number] = (
+                (shadow.outcome, shadow.indicator.stix_id)
+                if shadow is not None
+                else (loaded.outcomes[position], None)
+            )
         successes = []
         for number, (obj, item) in enumerate(accepted):
             outcome, stix_id = shown[number]
@@ -268,7 +266,7 @@ class TaxiiService:
                 current = search.current(item.type, item.value)
                 stix_id = current.stix_id if current is not None else None
             successes.append(_details(obj, _success_message(obj, outcome, stix_id)))
-        return successes, sum(outcome is Outcome.WITHHELD for outcome in outcomes)
+        return successes, len(loaded.withheld)
 
     def delete(self, object_id: str, *, max_tlp: Tlp) -> None:
         """Delete an Object (§5.7) by revoking it: a SIEM that polls drops it (SPEC §1).

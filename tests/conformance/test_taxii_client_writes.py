@@ -68,7 +68,7 @@ def test_add_objects_cannot_touch_or_detect_a_red_indicator(
         f"{live.api_root}collections/{SUBMISSIONS_COLLECTION_ID}/", user="u", password=live.key
     )
     hidden = submissions.add_objects(envelope(SECRET.value, number, **extra))
-    fresh = submissions.add_objects(envelope(f"fresh{number}.example", number + 1, **extra))
+    fresh = submissions.add_objects(envelope("fresh.example", number + 1, **extra))
     assert hidden.status == "complete" and hidden.success_count == 1
     assert answer(hidden) == answer(fresh)
     assert live.services.search.current(SECRET.type, SECRET.value) == before

@@ -6,7 +6,6 @@ import itertools
 from datetime import timedelta
 
 from iocfeed.indicators.merge import (
-    AsIfNew,
     Outcome,
     merge,
     millisecond_precision,
@@ -125,11 +124,3 @@ def test_a_load_over_an_indicator_above_the_writers_ceiling_is_withheld() -> Non
         Outcome.UPDATED
     )
     assert merge(red, ioc(tlp=Tlp.CLEAR), later, new_id).outcome is Outcome.UPDATED
-
-
-def test_withheld_loads_are_answered_as_if_the_value_were_new() -> None:
-    as_if_new = AsIfNew()
-    assert as_if_new.outcome(ioc(), T0) is Outcome.ADDED
-    assert as_if_new.outcome(ioc(), T0) is Outcome.UNCHANGED
-    assert as_if_new.outcome(ioc(tags=("x",)), T0) is Outcome.UPDATED
-    assert as_if_new.outcome(ioc("ipv4", "198.51.100.1"), T0) is Outcome.ADDED

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from iocfeed.errors import NotFound
-from iocfeed.indicators.merge import Outcome
+from iocfeed.indicators.merge import Outcome, Writer
 from iocfeed.indicators.model import Confidence, IocType, Tlp
 from iocfeed.indicators.query import IndicatorQuery, VersionMatch, VersionSelector
 from iocfeed.store.indicators import IndicatorStore
@@ -193,7 +193,8 @@ def test_writes_above_the_ceiling_are_withheld_and_store_nothing(
     before = all_versions(search)
     later = T0 + timedelta(minutes=1)
     batch = [ioc(tlp=Tlp.CLEAR), ioc(revoked=True), ioc(tags=("x",), last_seen=later)]
-    outcomes = store.write([*batch, ioc("ipv4", "198.51.100.7")], later, ceiling=Tlp.AMBER)
-    assert outcomes == [Outcome.WITHHELD] * 3 + [Outcome.ADDED]
+    writer = Writer("k1", Tlp.AMBER)
+    loaded = store.load([*batch, ioc("ipv4", "198.51.100.7")], later, writer=writer)
+    assert loaded.outcomes == [Outcome.WITHHELD] * 3 + [Outcome.ADDED]
     assert [v for v in all_versions(search) if v.type is IocType.DOMAIN] == before
     assert store.write([ioc(tlp=Tlp.CLEAR)], later) == [Outcome.UPDATED]  # an operator may

@@ -20,12 +20,24 @@ Writes above the writer's TLP ceiling
 A writer's *ceiling* is the highest TLP its key may receive (SPEC §4). A load never changes,
 revokes or reveals an indicator whose current TLP is above the ceiling of the key that sent
 it: ``merge`` returns ``WITHHELD`` and the stored indicator as it is, so nothing is written
-(no version, no ``last_seen``, no tags). This holds for revoked indicators too. The writer is
-answered exactly as if the value had been new to it (``AsIfNew`` works out that answer,
-duplicates within one request included), so the answer to a write is no oracle for a value
-it may not read. The writer cannot read such a value back either, since it is above its
-ceiling. Within its ceiling a writer may lower or raise an indicator's TLP, above the ceiling
-too. Operators (ceiling RED) are never withheld from.
+(no version, no ``last_seen``, no tags). This holds for revoked indicators too. Within its
+ceiling a writer may lower or raise an indicator's TLP, above the ceiling too. Operators
+(ceiling RED) are never withheld from.
+
+The writer is answered exactly as if the value had been new to it. The store keeps, per
+writer, a private *shadow* of each withheld value: the indicator as that writer's withheld
+loads alone would have made it. A withheld load merges into the writer's shadow by the
+ordinary rules, as if the shadow were the stored version, so the first load of a hidden
+value answers ``ADDED`` and a repeat, in the same request or a later one, ``UNCHANGED`` or
+``UPDATED`` exactly as for a value that was new and stored; a TAXII status names the shadow's
+id, the same on every repeat. The answer depends only on what that writer sent, never on the
+real indicator. A shadow is never served to anybody and never changes the real indicator.
+It is consulted only while the real indicator is above the writer's ceiling: a load that
+finds the indicator within the ceiling merges into the real one as any load does, and the
+shadow stays dormant (dropping it there would cost every ordinary write a look at the
+shadows). Should the indicator go above the ceiling again, the writer is answered from its
+shadow once more, that is from its own earlier withheld loads. The writer cannot read a
+withheld value back, since it is above its ceiling.
 """
 
 from __future__ import annotations
@@ -35,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Tlp
+from iocfeed.indicators.model import Indicator, IndicatorInput, Tlp
 
 _ONE_MS = timedelta(milliseconds=1)
 
@@ -46,6 +58,16 @@ class Outcome(enum.StrEnum):
     UNCHANGED = "unchanged"
     WITHHELD = "withheld"
     """Not stored: the indicator is above the writer's TLP ceiling (see the module docstring)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who loads, as far as merging cares: whose shadows answer withheld loads, and the
+    highest TLP it may receive."""
+
+    id: str
+    """The API key id (the account, once keys belong to accounts)."""
+    ceiling: Tlp
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,22 +175,3 @@ def revoke(current: Indicator, now: datetime) -> Indicator:
     return replace(
         current, revoked=True, modified=next_modified(current.modified, now), date_added=now
     )
-
-
-class AsIfNew:
-    """The answers a writer gets for withheld loads: what they would have done had the
-    values been new to it, loads of the same value in one request merged in order."""
-
-    def __init__(self) -> None:
-        self._seen: dict[tuple[IocType, str], Indicator] = {}
-
-    def outcome(self, incoming: IndicatorInput, now: datetime) -> Outcome:
-        """``ADDED`` for the first load of a value, then ``UPDATED`` or ``UNCHANGED``."""
-        key = (incoming.type, incoming.value)
-        result = merge(self._seen.get(key), incoming, now, _no_id)
-        self._seen[key] = result.indicator
-        return result.outcome
-
-
-def _no_id(_: IndicatorInput) -> str:
-    return ""

@@ -25,11 +25,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, case, select, update
 
 from iocfeed.errors import NotFound
-from iocfeed.indicators.merge import Merge, Outcome, merge, revoke
+from iocfeed.indicators.merge import Merge, Outcome, Writer, merge, revoke
 from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Tlp
 from iocfeed.store.rows import indicator_to_row, row_to_indicator, to_us
 from iocfeed.store.schema import indicator_versions as versions
 from iocfeed.store.schema import write_clock
+from iocfeed.store.shadows import answer_withheld
 
 NewStixId = Callable[[IocType], str]
 
@@ -109,6 +110,20 @@ def current_versions(
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What a batch did: one outcome per input, and for each withheld input (by position)
+    its merge into the writer's shadow, which is what the writer is told."""
+
+    outcomes: list[Outcome]
+    withheld: dict[int, Merge]
+
+    def answered(self, number: int) -> Outcome:
+        """The outcome the writer of input ``number`` is told."""
+        shadow = self.withheld.get(number)
+        return shadow.outcome if shadow is not None else self.outcomes[number]
+
+
 class IndicatorStore:
     """Loads, revokes and expires indicators; reads live in ``store.search``."""
 
@@ -122,13 +137,27 @@ class IndicatorStore:
         now: datetime,
         *,
         preferred_ids: Mapping[tuple[IocType, str], str] | None = None,
-        ceiling: Tlp = Tlp.RED,
         submitted: bool = False,
     ) -> list[Outcome]:
+        """Merge ``inputs`` as an operator, whom nothing is withheld from; see ``load``."""
+        return self.load(inputs, now, preferred_ids=preferred_ids, submitted=submitted).outcomes
+
+    def load(
+        self,
+        inputs: Sequence[IndicatorInput],
+        now: datetime,
+        *,
+        writer: Writer | None = None,
+        preferred_ids: Mapping[tuple[IocType, str], str] | None = None,
+        submitted: bool = False,
+    ) -> Loaded:
         """Merge ``inputs`` in one transaction; one outcome per input, in order.
 
-        ``ceiling`` is the writer's highest TLP: an input whose indicator is currently above
-        it changes nothing and is reported ``WITHHELD`` (``indicators.merge``).
+        ``writer`` is who loads (``None``: an operator). An input whose indicator is
+        currently above the writer's TLP ceiling changes nothing and is reported
+        ``WITHHELD``; it merges into the writer's shadow of the value instead, which gives
+        the answer the writer gets (``indicators.merge``, ``store.shadows``). Only a batch
+        with withheld inputs reads or writes shadows.
 
         An indicator stored for the first time gets a fresh STIX id, or the one
         ``preferred_ids`` names for its ``(type, value)`` (a producer's own id, kept when a
@@ -144,23 +173,37 @@ class IndicatorStore:
                     return preferred
             return self._new_stix_id(incoming.type)
 
+        if not inputs:
+            return Loaded([], {})
+        ceiling = writer.ceiling if writer is not None else Tlp.RED
         with self.engine.begin() as connection:
             clock = lock_write_clock(connection, now)
             stored = current_versions(connection, {(i.type, i.value) for i in inputs})
             state = {key: _Current.stored(ind, seq) for key, (ind, seq) in stored.items()}
             writes = _BatchWrites(submitted=submitted)
             outcomes = []
-            for incoming in inputs:
+            withheld: list[int] = []
+            for number, incoming in enumerate(inputs):
                 key = (incoming.type, incoming.value)
                 current = state.get(key)
                 result = merge(
                     current.indicator if current else None, incoming, now, new_id, ceiling=ceiling
                 )
                 outcomes.append(result.outcome)
-                state[key] = writes.add(current, result, clock)
+                if result.outcome is Outcome.WITHHELD:
+                    withheld.append(number)
+                else:
+                    state[key] = writes.add(current, result, clock)
+            answers: dict[int, Merge] = {}
+            if withheld:
+                assert writer is not None  # nothing is withheld from an operator
+                shadowed = answer_withheld(
+                    connection, writer, [inputs[n] for n in withheld], now, new_id
+                )
+                answers = dict(zip(withheld, shadowed, strict=True))
             writes.flush(connection)
             _save_clock(connection, clock)
-        return outcomes
+        return Loaded(outcomes, answers)
 
     def refresh_statistics(self) -> None:
         """Let PostgreSQL's planner see the table as it now is, after a large load.
@@ -265,7 +308,7 @@ class _BatchWrites:
 
     def add(self, current: _Current | None, result: Merge, clock: _DateAddedClock) -> _Current:
         indicator = result.indicator
-        if result.outcome in (Outcome.UNCHANGED, Outcome.WITHHELD):
+        if result.outcome is Outcome.UNCHANGED:
             assert current is not None
             if (indicator.last_seen, indicator.source) != (
                 current.indicator.last_seen,

@@ -160,3 +160,26 @@ server_secrets = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Per writer, its private view of each value it loaded while the value's indicator was above
+# its TLP ceiling: withheld loads merge into it instead, so their answers are those a real
+# store gives (``indicators.merge``). Never served; read only by withheld loads.
+indicator_shadows = Table(
+    "indicator_shadows",
+    metadata,
+    Column(
+        "writer",
+        String(64),
+        primary_key=True,
+        comment="who loaded: the API key id (the account, once keys belong to accounts)",
+    ),
+    Column("type", String(16), primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column(
+        "state",
+        Text,
+        nullable=False,
+        comment="the indicator as the writer's withheld loads made it, JSON",
+    ),
+    Column("updated", BigInteger, nullable=False, comment="last withheld load"),
+)

@@ -18,6 +18,7 @@ from iocfeed.auth.access import Principal
 from iocfeed.config import Scope
 from iocfeed.errors import NotFound, UnsupportedMediaType
 from iocfeed.formats.jsonrecord import record_from_json
+from iocfeed.indicators import merge
 from iocfeed.indicators.model import Confidence, Indicator, IocType
 from iocfeed.indicators.normalize import canonicalize
 from iocfeed.indicators.query import Status
@@ -284,7 +285,8 @@ def revoke(
 def _upsert(built: Services, principal: Principal, items: list[object]) -> ImportSummary:
     """Validate and store ``items`` (numbered from 1), and audit who loaded how many."""
     records = [record_from_json(number, item) for number, item in enumerate(items, start=1)]
-    summary = ingest(records, built.indicators, built.clock, ceiling=principal.plan.max_tlp)
+    writer = merge.Writer(principal.key.key_id, principal.plan.max_tlp)
+    summary = ingest(records, built.indicators, built.clock, writer=writer)
     built.audit.record(
         key_id=principal.key.key_id,
         action="iocs.upsert",
@@ -305,7 +307,8 @@ def _upsert(built: Services, principal: Principal, items: list[object]) -> Impor
     "200 when the body could be read; a body that is not a JSON array of objects is 422. "
     "Needs the `write:iocs` scope (Enterprise plan). The body size is limited by the server. "
     "An item naming an indicator above your plan's highest TLP changes nothing and is "
-    "counted as `added`, as a new value would be.",
+    "counted as it would be had the value been new to you: `added` the first time, then "
+    "`unchanged` or `updated` as your own later items change it.",
     response_model=None,
     openapi_extra={"requestBody": upsert_request_body()},
     responses={
