@@ -141,35 +141,17 @@ def show(
     body = describe(source)
     for key, value in body.items():
         out.print(f"{key}: {value}", highlight=False)
-    table = Table(
-        "started",
-        "finished",
-        "outcome",
-        "added",
-        "updated",
-        "unchanged",
-        "rejected",
-        "revoked",
-        "error",
-    )
+    out.print("runs (newest first):")
     for run in built.sources.runs(source.source_id, limit=runs):
-        table.add_row(
-            run.started.isoformat(timespec="seconds"),
-            run.finished.isoformat(timespec="seconds") if run.finished else "",
-            run.outcome.value,
-            *(
-                str(n)
-                for n in (
-                    run.counts.added,
-                    run.counts.updated,
-                    run.counts.unchanged,
-                    run.counts.rejected,
-                    run.counts.revoked,
-                )
-            ),
-            run.error or "",
+        counts = run.counts
+        out.print(
+            f"  {run.started.isoformat(timespec='seconds')} {run.outcome.value}: "
+            f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged, "
+            f"{counts.rejected} rejected, {counts.revoked} revoked"
+            + (f" — {run.error}" if run.error else ""),
+            highlight=False,
+            soft_wrap=True,
         )
-    out.print(table)
 
 
 @app.command("run")
