@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,12 +30,21 @@ from iocfeed.indicators.model import IndicatorInput, IocType, Notice, RawIndicat
 from iocfeed.indicators.normalize import RecordDefaults, resolve_type
 from iocfeed.ingest import ImportSummary, ingest
 from iocfeed.sources.kinds import READERS
-from iocfeed.sources.model import FULL_DUMP_KINDS, RunCounts, RunOutcome, Source, SourceRun
+from iocfeed.sources.misp import changed_events, read_event
+from iocfeed.sources.model import (
+    FULL_DUMP_KINDS,
+    RunCounts,
+    RunOutcome,
+    Source,
+    SourceKind,
+    SourceRun,
+)
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.sources import SourceStore
 
 log = logging.getLogger("iocfeed.sources")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +98,6 @@ class SourceRunner:
     def _pull(
         self, source: Source, run_id: int
     ) -> tuple[RunOutcome, RunCounts, dict[str, object] | None]:
-        reader = READERS.get(source.kind)
-        if reader is None:
-            raise SourceFailed(f"sources of kind {source.kind.value} cannot be run yet")
         settings = self.settings
         limits = Limits(
             settings.source_max_bytes,
@@ -98,6 +105,10 @@ class SourceRunner:
             settings.source_retries,
             settings.source_backoff_seconds,
         )
+        if source.kind is SourceKind.MISP:
+            return self._pull_misp(source, run_id, limits)
+        if source.kind not in READERS:
+            raise SourceFailed(f"sources of kind {source.kind.value} cannot be run yet")
         checkpoint = source.checkpoint
         with download(
             source.url,
@@ -133,7 +144,62 @@ class SourceRunner:
         )
         return RunOutcome.SUCCEEDED, counts, new_checkpoint
 
+    def _pull_misp(
+        self, source: Source, run_id: int, limits: Limits
+    ) -> tuple[RunOutcome, RunCounts, dict[str, object] | None]:
+        """The manifest (conditionally), then each new or changed event (see ``misp``)."""
+        base = source.url.removesuffix("manifest.json").rstrip("/")
+        checkpoint = source.checkpoint
+        with download(
+            f"{base}/manifest.json",
+            limits,
+            credentials=source.credentials,
+            etag=_text(checkpoint.get("etag")),
+            last_modified=_text(checkpoint.get("last_modified")),
+        ) as got:
+            if got.path is None:
+                return RunOutcome.NOT_MODIFIED, RunCounts(), None
+            manifest = got.path.read_bytes()
+        known = checkpoint.get("events")
+        seen: dict[str, int] = dict(known) if isinstance(known, dict) else {}
+        try:
+            changed = changed_events(manifest, seen)
+        except ValueError as error:
+            raise SourceFailed(str(error)) from None
+        totals = ImportSummary()
+        for uuid, stamp in changed:
+            if not _UUID.fullmatch(uuid):
+                raise SourceFailed(f"manifest.json names an event {uuid[:64]!r} that is no uuid")
+            with download(
+                f"{base}/{uuid}.json", limits, credentials=source.credentials, conditional=False
+            ) as event:
+                if event.path is None:
+                    raise SourceFailed(f"event {uuid}: the feed answered 304 to a plain GET")
+                body = event.path.read_bytes()
+            summary = self._ingest(source, run_id, read_event(body))
+            if summary.file_rejected is not None:
+                raise SourceFailed(f"event {uuid}: {summary.file_rejected.reason}")
+            totals.added += summary.added
+            totals.updated += summary.updated
+            totals.unchanged += summary.unchanged
+            totals.rejected += summary.rejected
+            seen[uuid] = stamp
+        counts = RunCounts(totals.added, totals.updated, totals.unchanged, totals.rejected)
+        new_checkpoint: dict[str, object] = {
+            "etag": got.etag,
+            "last_modified": got.last_modified,
+            "events": seen,
+        }
+        return RunOutcome.SUCCEEDED, counts, new_checkpoint
+
     def _store(self, source: Source, run_id: int, path: Path) -> ImportSummary:
+        with path.open("rb") as binary:
+            text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
+            return self._ingest(source, run_id, READERS[source.kind](text, source.settings))
+
+    def _ingest(
+        self, source: Source, run_id: int, records: Iterable[RawIndicator | Rejected | Notice]
+    ) -> ImportSummary:
         defaults = RecordDefaults(
             confidence=source.settings.confidence,
             tags=source.settings.tags,
@@ -141,16 +207,10 @@ class SourceRunner:
             tlp=source.settings.tlp,
         )
         store = _RecordingStore(self.indicators, self.sources, source.source_id, run_id)
-        with path.open("rb") as binary:
-            text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
-            records = READERS[source.kind](text, source.settings)
-            wanted = source.settings.types
-            return ingest(
-                _of_types(records, wanted) if wanted else records,
-                store,
-                self.clock,
-                defaults=defaults,
-            )
+        wanted = source.settings.types
+        return ingest(
+            _of_types(records, wanted) if wanted else records, store, self.clock, defaults=defaults
+        )
 
     def _revoke_dropped(self, source: Source, run_id: int) -> int:
         dropped = self.sources.missing_after_run(
