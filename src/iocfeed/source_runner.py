@@ -59,10 +59,14 @@ class SourceRunner:
         """Long enough for a download at its time limit, plus room to store it."""
         return timedelta(seconds=2 * self.settings.source_timeout_seconds + 600)
 
-    def run(self, source: Source) -> SourceRun | None:
-        """Run ``source`` once now; None when another process is running it."""
-        if not self.sources.claim(source.source_id, self.clock.now(), self.lease):
+    def run(self, source: Source, *, only_if_due: bool = False) -> SourceRun | None:
+        """Run ``source`` once now; None when another process is running it (or, with
+        ``only_if_due``, has run it since it was found due)."""
+        now = self.clock.now()
+        if not self.sources.claim(source.source_id, now, self.lease, only_if_due=only_if_due):
             return None
+        # Holding the lease, no other run of this source is live: any open run is a crash's.
+        self.sources.abandon_running(source.source_id, now)
         checkpoint: dict[str, object] | None = None
         run_id = self.sources.start_run(source.source_id, self.clock.now())
         try:
@@ -82,7 +86,7 @@ class SourceRunner:
         finished = []
         for source in self.sources.due(self.clock.now()):
             try:
-                run = self.run(source)
+                run = self.run(source, only_if_due=True)
             except Exception:
                 log.exception("source %s could not be run", source.name)
                 continue

@@ -143,3 +143,15 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline
         time.sleep(0.01)
+
+
+@pytest.fixture
+def iocfeed_cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The ``iocfeed`` command on a fresh database of each kind."""
+    from typer.testing import CliRunner
+
+    from iocfeed.cli.main import app
+
+    monkeypatch.setenv("IOCFEED_DATABASE_URL", database_url)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args), catch_exceptions=False)

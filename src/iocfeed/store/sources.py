@@ -138,16 +138,20 @@ class SourceStore:
 
     # --- leases and checkpoints ----------------------------------------------------------
 
-    def claim(self, source_id: int, now: datetime, lease: timedelta) -> bool:
-        """Take the source's lease until ``now + lease``; False when someone else holds it."""
+    def claim(
+        self, source_id: int, now: datetime, lease: timedelta, *, only_if_due: bool = False
+    ) -> bool:
+        """Take the source's lease until ``now + lease``; False when someone else holds it
+        (or, ``only_if_due``, when it is no longer due: another worker has just run it)."""
+        conditions = [
+            sources.c.source_id == source_id,
+            or_(sources.c.lease_until.is_(None), sources.c.lease_until < to_us(now)),
+        ]
+        if only_if_due:
+            conditions += [sources.c.enabled.is_(True), sources.c.next_run <= to_us(now)]
         with self.engine.begin() as connection:
             claimed = connection.execute(
-                update(sources)
-                .where(
-                    sources.c.source_id == source_id,
-                    or_(sources.c.lease_until.is_(None), sources.c.lease_until < to_us(now)),
-                )
-                .values(lease_until=to_us(now + lease))
+                update(sources).where(*conditions).values(lease_until=to_us(now + lease))
             )
             return claimed.rowcount == 1
 
@@ -212,6 +216,23 @@ class SourceStore:
                 select(source_runs).where(source_runs.c.run_id == run_id)
             ).one()
         return _run(row)
+
+    def abandon_running(self, source_id: int, now: datetime) -> int:
+        """Close the runs a crashed process left open, as failed; how many there were."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(source_runs)
+                .where(
+                    source_runs.c.source_id == source_id,
+                    source_runs.c.outcome == RunOutcome.RUNNING.value,
+                )
+                .values(
+                    finished=to_us(now),
+                    outcome=RunOutcome.FAILED.value,
+                    error="the run was interrupted (its process stopped before it finished)",
+                )
+            )
+            return int(result.rowcount)
 
     def runs(self, source_id: int, limit: int = 20) -> list[SourceRun]:
         """The source's latest runs, newest first."""
