@@ -108,6 +108,8 @@ def list_sources(request: Request, principal: SourcesAdmin) -> Response:
 @router.post(
     "/sources",
     summary="Add a source",
+    description="Adds a feed to pull on a schedule. Credentials (`header`, `basic` or "
+    "`api_key`) are stored to be sent and never shown back. Needs the `admin:sources` scope.",
     status_code=201,
     response_model=None,
     openapi_extra={
@@ -144,6 +146,8 @@ async def create_source(request: Request, principal: SourcesAdmin) -> Response:
 @router.get(
     "/sources/{name}",
     summary="Show a source and its latest runs",
+    description="The source's settings (credentials by kind and name only) and its latest "
+    "runs, newest first, with their counts and errors. Needs the `admin:sources` scope.",
     response_model=None,
     responses=error_responses(401, 403, 404, 429),
 )
@@ -157,7 +161,7 @@ def show_source(request: Request, principal: SourcesAdmin, name: Annotated[str, 
     "/sources/{name}/run",
     summary="Run a source now",
     description="Runs the source once and answers with the run (outcome, counts, error). "
-    "409 when it is being run elsewhere.",
+    "409 when it is being run elsewhere. Needs the `admin:sources` scope.",
     response_model=None,
     responses=error_responses(401, 403, 404, 429),
 )
@@ -187,6 +191,8 @@ def run_source(request: Request, principal: SourcesAdmin, name: Annotated[str, _
 @router.patch(
     "/sources/{name}",
     summary="Enable or disable a source",
+    description='Takes `{"enabled": true|false}`; a disabled source is not run on its '
+    "schedule (it can still be run now). Needs the `admin:sources` scope.",
     response_model=None,
     responses=error_responses(401, 403, 404, 422, 429),
 )
@@ -205,7 +211,8 @@ async def set_source_state(
 @router.delete(
     "/sources/{name}",
     summary="Delete a source",
-    description="Forgets the source, its runs and its provenance; indicators stay.",
+    description="Forgets the source, its runs and its provenance; indicators stay. Needs "
+    "the `admin:sources` scope.",
     response_model=None,
     responses=error_responses(401, 403, 404, 429),
 )
