@@ -157,8 +157,10 @@ def _attempt(  # noqa: PLR0917 (one attempt's whole context)
             modified = response.headers.get("Last-Modified")
     except httpx.TimeoutException:
         raise SourceFailed(_too_slow(limits.timeout_seconds)) from None
-    except (httpx.ConnectError, httpx.RemoteProtocolError) as error:
+    except httpx.ConnectError as error:
         raise _Retryable(f"cannot reach the feed: {error}") from None
+    except httpx.RemoteProtocolError as error:
+        raise _Retryable(f"the download was cut short: {error}") from None
     except httpx.HTTPError as error:
         raise SourceFailed(f"download failed: {error}") from None
     path = _unpacked(body, directory, limits.max_bytes)

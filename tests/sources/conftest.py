@@ -38,6 +38,8 @@ class Route:
     delay: float = 0.0
     etag: bool = True
     length: bool = True
+    cut: int | None = None
+    """Send only this many bytes of the body, then close (Content-Length says the whole)."""
 
 
 class FeedServer:
@@ -76,7 +78,7 @@ class FeedServer:
                     self.send_header(name, value)
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(route.body)
+                    self.wfile.write(route.body[: route.cut])
 
             def log_message(self, *args: Any) -> None:
                 pass

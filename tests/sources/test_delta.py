@@ -76,3 +76,17 @@ def test_an_entry_another_source_still_lists_is_not_revoked(
         ("first", False),
         ("second", True),
     ]
+
+
+def test_a_download_cut_short_fails_and_revokes_nothing(
+    pulling: Pulling, feeds: FeedServer
+) -> None:
+    pulling.add("list", SourceKind.TEXT, feeds.serve("/list.txt", BOTH, **NO_ETAG))
+    run(pulling, "list")
+    for _ in range(3):
+        feeds.serve("/list.txt", ONE + "x" * 5000, cut=len(ONE), **NO_ETAG)
+        assert run(pulling, "list") == (RunOutcome.FAILED, 0)
+    assert not revoked(pulling, "dropped.example.com")
+    runs = pulling.sources.runs(pulling.sources.get("list").source_id, limit=1)
+    assert runs[0].error is not None
+    assert runs[0].error.startswith("the download was cut short")
