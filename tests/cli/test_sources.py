@@ -59,3 +59,22 @@ def test_enable_disable_remove_and_bad_input(iocfeed: Run, feeds: FeedServer) ->
     assert iocfeed("sources", "remove", "list").exit_code == 0
     assert iocfeed("sources", "run", "list").exit_code == 1
     assert iocfeed("sources", "show", "list").exit_code == 1
+
+
+def test_add_with_defaults_type_filter_and_column_mapping(iocfeed: Run, feeds: FeedServer) -> None:
+    url = feeds.serve("/partner.csv", "# list\nevil.example.com,x\n198.51.100.7,y\n")
+    added = iocfeed(
+        "sources", "add", "partner", "--kind", "csv", "--url", url, "--column", "value=1",
+        "--type", "domain", "--tag", "Partner", "--confidence", "high", "--tlp", "amber",
+        "--header", "X-Partner-Key: abc123",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    shown = iocfeed("sources", "show", "partner")
+    assert "header (X-Partner-Key)" in shown.output
+    assert "abc123" not in shown.output
+    ran = iocfeed("sources", "run", "partner")
+    assert "succeeded: 1 added" in ran.output
+    assert feeds.requests[-1]["X-Partner-Key"] == "abc123"
+    bad = iocfeed("sources", "add", "p2", "--kind", "csv", "--url", url, "--column", "colour=2")
+    assert bad.exit_code == 2
+    assert "unknown CSV field 'colour'" in bad.output
