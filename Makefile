@@ -23,11 +23,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install iocfeed with its development tools
 
-run: install  ## Load demo data into ./iocfeed.db and serve it on http://127.0.0.1:8000
+run: install  ## Load demo data into ./iocfeed.db, serve it on http://127.0.0.1:8000, run a worker
 	$(BIN)/iocfeed db upgrade
 	$(BIN)/iocfeed demo --count $(DEMO_COUNT)
 	@test -s $(DEMO_KEY) || $(BIN)/iocfeed keys create --plan admin --name demo > $(DEMO_KEY)
 	@echo "Demo admin key (also in $(DEMO_KEY)): $$(cat $(DEMO_KEY))"
+	$(BIN)/iocfeed worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/iocfeed serve --host $(HOST) --port $(PORT)
 
 test: install  ## Run the whole test suite (SQLite, PostgreSQL, Redis, outside STIX/TAXII judges)

@@ -25,8 +25,9 @@ class Scope:
     READ_TAXII = "read:taxii"
     WRITE_IOCS = "write:iocs"
     ADMIN = "admin:keys"
+    SOURCES = "admin:sources"
 
-    ALL: tuple[str, ...] = (READ_IOCS, READ_STIX, READ_TAXII, WRITE_IOCS, ADMIN)
+    ALL: tuple[str, ...] = (READ_IOCS, READ_STIX, READ_TAXII, WRITE_IOCS, ADMIN, SOURCES)
 
 
 class Plan(BaseModel, frozen=True):
@@ -153,6 +154,26 @@ class Settings(BaseSettings):
         default=60.0,
         ge=0,
         description="How often the server revokes indicators past valid_until; 0 = never.",
+    )
+    source_max_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        gt=0,
+        description="Largest feed a source may download (and unpack from a zip), in bytes.",
+    )
+    source_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="Longest a source's download may take, in seconds."
+    )
+    source_retries: int = Field(
+        default=3, ge=0, description="Retries of a download after a connect error or a 5xx."
+    )
+    source_backoff_seconds: float = Field(
+        default=2.0, ge=0, description="First wait before a retry; doubled at each retry."
+    )
+    source_missing_runs: int = Field(
+        default=2,
+        ge=1,
+        description="Successful runs a full-dump source must not list an indicator before "
+        "it is revoked (unless another source still lists it).",
     )
     access_log: bool = Field(
         default=True, description="Write one JSON access-log line per request."

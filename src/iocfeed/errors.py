@@ -12,6 +12,7 @@
     ├── NotAcceptable         no representation the client accepts (TAXII media types)
     ├── UnsupportedMediaType  a body in a media type the endpoint does not take
     ├── DependencyUnavailable the database or Redis cannot be reached or did not answer in time
+    ├── SourceFailed          a source's feed could not be downloaded or read (run failed)
     └── ConfigurationError    settings that cannot start the service
 
 The web layer maps each class to a status code in one table (``iocfeed.web.errors``).
@@ -97,6 +98,11 @@ class DependencyUnavailable(IocfeedError):
         super().__init__(message)
         self.dependency = dependency
         self.retry_after = retry_after
+
+
+class SourceFailed(IocfeedError):
+    """A source run that failed: the feed could not be downloaded or read; ``message`` says
+    why in words for the operator, and is kept in the run record."""
 
 
 class ConfigurationError(IocfeedError):

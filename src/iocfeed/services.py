@@ -25,6 +25,7 @@ from iocfeed.store.keys import KeyStore
 from iocfeed.store.ratelimits import DatabaseCounters
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
+from iocfeed.store.sources import SourceStore
 from iocfeed.store.statuses import StatusStore
 
 STORED_SECRET = "secret_key"  # noqa: S105 (a row name, not a secret)
@@ -65,6 +66,7 @@ class Services:
     keys: KeyStore
     audit: AuditLog
     statuses: StatusStore
+    sources: SourceStore
     limiter: RateLimiter
     failed_auth: FailedAuthLimiter
     redis: RedisCounters | None
@@ -102,6 +104,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         keys=KeyStore(engine),
         audit=AuditLog(engine),
         statuses=StatusStore(engine),
+        sources=SourceStore(engine),
         limiter=limiter,
         failed_auth=FailedAuthLimiter(limiter, settings.failed_auth_per_minute),
         redis=redis,

@@ -384,7 +384,14 @@ def test_me_shows_plan_scopes_lookback_and_remaining_rate(site: Site) -> None:
     assert site.get("/api/v1/me", "free").json()["rate_limit"]["remaining"] == 58
     admin = site.get("/api/v1/me", "admin").json()
     assert admin["rate_limit"] is None and admin["lookback_start"] is None
-    assert admin["scopes"] == ["admin:keys", "read:iocs", "read:stix", "read:taxii", "write:iocs"]
+    assert admin["scopes"] == [
+        "admin:keys",
+        "admin:sources",
+        "read:iocs",
+        "read:stix",
+        "read:taxii",
+        "write:iocs",
+    ]
 
 
 # --- keys over the API ----------------------------------------------------------------------

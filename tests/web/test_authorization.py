@@ -29,6 +29,7 @@ FIRST_PLAN_WITH = {
     "read:taxii": "Pro",
     "write:iocs": "Enterprise",
     "admin:keys": "Admin",
+    "admin:sources": "Admin",
 }
 
 # Path parameters filled with well-formed values of things that do not exist.

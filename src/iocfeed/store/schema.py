@@ -183,3 +183,59 @@ indicator_shadows = Table(
     ),
     Column("updated", BigInteger, nullable=False, comment="last withheld load"),
 )
+
+# Feeds pulled on a schedule (``iocfeed.sources``). ``credentials`` is sent to the feed and
+# never shown; ``checkpoint`` is the source's own state (ETag, Last-Modified, …) as JSON.
+sources = Table(
+    "sources",
+    metadata,
+    Column("source_id", RowId, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("credentials", Text, nullable=True, comment="JSON object; never returned"),
+    Column("settings", Text, nullable=False, comment="JSON: defaults, type filter, columns"),
+    Column("checkpoint", Text, nullable=False, comment="JSON object"),
+    Column("created", BigInteger, nullable=False),
+    Column("next_run", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=True),
+)
+Index("uq_sources_name", sources.c.name, unique=True)
+
+source_runs = Table(
+    "source_runs",
+    metadata,
+    Column("run_id", RowId, primary_key=True, autoincrement=True),
+    Column("source_id", BigInteger, nullable=False),
+    Column("started", BigInteger, nullable=False),
+    Column("finished", BigInteger, nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("added", Integer, nullable=False),
+    Column("updated", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("revoked", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+)
+Index("ix_source_runs_source_id_run_id", source_runs.c.source_id, source_runs.c.run_id)
+
+# Provenance: every source that reported an indicator, with that source's own sightings.
+indicator_sources = Table(
+    "indicator_sources",
+    metadata,
+    Column("source_id", BigInteger, primary_key=True),
+    Column("type", String(16), primary_key=True),
+    Column("value", Text, primary_key=True),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("last_run_id", BigInteger, nullable=False),
+    Column(
+        "missing_runs",
+        Integer,
+        nullable=False,
+        comment="consecutive successful full-dump runs that did not list it",
+    ),
+)
+Index("ix_indicator_sources_type_value", indicator_sources.c.type, indicator_sources.c.value)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
+    exists,
     false,
     func,
     or_,
@@ -48,14 +49,24 @@ from iocfeed.indicators.query import (
 )
 from iocfeed.memo import Memo
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
+from iocfeed.store.schema import indicator_sources, sources, write_clock
 from iocfeed.store.schema import indicator_versions as versions
-from iocfeed.store.schema import write_clock
 
 v = versions.c
 
 # Decoded rows kept per store (a few pages): feeds read the same newest versions on every
 # poll, and decoding a row costs more than the SQL that fetched it.
 DECODED_ROWS = 5000
+
+
+def _reported_by(name: str) -> ColumnElement[bool]:
+    """The indicator was reported by the source named ``name`` (``indicator_sources``)."""
+    return exists().where(
+        sources.c.name == name,
+        indicator_sources.c.source_id == sources.c.source_id,
+        indicator_sources.c.type == v.type,
+        indicator_sources.c.value == v.value,
+    )
 
 
 def _like_escape(text: str) -> str:
@@ -90,7 +101,7 @@ def _filters(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
     if query.technique is not None:
         where.append(_json_member(v.techniques, query.technique))
     if query.source is not None:
-        where.append(v.source == query.source)
+        where.append(or_(v.source == query.source, _reported_by(query.source)))
     if query.text is not None:
         pattern = f"%{_like_escape(query.text.lower())}%"
         where.append(

@@ -35,6 +35,7 @@ from iocfeed.errors import (
     NotAcceptable,
     NotFound,
     RateLimited,
+    SourceFailed,
     Unauthenticated,
     UnsupportedMediaType,
 )
@@ -56,6 +57,7 @@ STATUS: tuple[tuple[type[IocfeedError], int, str], ...] = (
     (UnsupportedMediaType, 415, "unsupported_media_type"),
     (RateLimited, 429, "rate_limited"),
     (DependencyUnavailable, 503, "dependency_unavailable"),
+    (SourceFailed, 502, "source_failed"),
     (ConfigurationError, 500, "configuration_error"),
 )
 

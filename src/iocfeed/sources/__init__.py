@@ -1,0 +1,6 @@
+"""Feeds pulled from elsewhere: what a source is (``model``) and how each kind reads (``kinds``).
+
+Pure: no HTTP and no SQL. Downloading is ``iocfeed.downloads``; a run (download, read,
+store, record) is ``iocfeed.source_runner``; sources and their runs are kept by
+``iocfeed.store.sources``.
+"""

@@ -1,0 +1,57 @@
+"""The worker: runs due sources and the expiry sweep, on a short poll, until stopped.
+
+Any number of workers may share one database: a source is run by whichever worker claims
+its lease first (``store.sources``), and only while it is still due, so each due source
+runs once; a crashed worker's lease expires and the source is picked up again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from iocfeed.services import Services
+from iocfeed.source_runner import SourceRunner
+from iocfeed.sources.model import SourceRun
+
+log = logging.getLogger("iocfeed.worker")
+
+
+@dataclass
+class Worker:
+    services: Services
+
+    @property
+    def runner(self) -> SourceRunner:
+        built = self.services
+        return SourceRunner(built.settings, built.clock, built.indicators, built.sources)
+
+    def run_once(self) -> list[SourceRun]:
+        """One pass: every due source once, then the expiry sweep."""
+        runs = self.runner.run_due()
+        for run in runs:
+            log.info(
+                "source run %d %s: %d added, %d updated, %d revoked%s",
+                run.run_id,
+                run.outcome.value,
+                run.counts.added,
+                run.counts.updated,
+                run.counts.revoked,
+                f" ({run.error})" if run.error else "",
+            )
+        try:
+            expired = self.services.indicators.expire_due(self.services.clock.now())
+            if expired:
+                log.info("revoked %d expired indicators", expired)
+        except Exception:  # the sweep must outlive a database hiccup
+            log.exception("expiry sweep failed")
+        return runs
+
+    def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # e.g. the database is down: try again at the next poll
+                log.exception("worker pass failed")
+            stop.wait(poll_seconds)

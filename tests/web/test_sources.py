@@ -1,0 +1,108 @@
+"""/api/v1/sources for admin keys: manage sources, run one now, search by source; the
+revoked version of an indicator a source dropped reaches TAXII."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iocfeed.taxii.collections import ALL_COLLECTION_ID
+from iocfeed.taxii.media import TAXII_MEDIA_TYPE
+from tests.sources.conftest import FEEDS, FeedServer, feeds
+from tests.web.conftest import Site
+
+__all__ = ["feeds"]  # the loopback feed server fixture
+
+URLHAUS = FEEDS / "urlhaus" / "csv_recent.sample.csv"
+SECRET = "very-secret-feed-key"
+
+
+def post(site: Site, url: str, body: Any, who: str = "admin") -> Any:
+    return site.client.post(url, json=body, headers=site.headers(who))
+
+
+def test_admin_adds_runs_and_searches_by_source(site: Site, feeds: FeedServer) -> None:
+    url = feeds.serve("/csv_recent/", URLHAUS)
+    created = post(
+        site,
+        "/api/v1/sources",
+        {"name": "urlhaus", "kind": "urlhaus", "url": url, "interval": 600, "api_key": SECRET,
+         "api_key_header": "Auth-Key", "tags": ["abuse.ch"]},
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["credentials"] == "api_key (Auth-Key)"
+    assert (body["kind"], body["interval"], body["enabled"]) == ("urlhaus", 600, True)
+    run = post(site, "/api/v1/sources/urlhaus/run", None)
+    assert run.status_code == 200, run.text
+    assert (run.json()["outcome"], run.json()["added"]) == ("succeeded", 40)
+    assert feeds.requests[-1]["Auth-Key"] == SECRET
+    listed = site.get("/api/v1/sources")
+    shown = site.get("/api/v1/sources/urlhaus")
+    for response in (created, run, listed, shown):
+        assert SECRET not in response.text
+    assert shown.json()["runs"][0]["added"] == 40
+    assert listed.json()["items"][0]["runs"][0]["outcome"] == "succeeded"
+    found = site.get("/api/v1/iocs", params={"source": "urlhaus", "limit": 100})
+    assert len(found.json()["items"]) == 40
+    # An indicator reported by a second source is found under either name.
+    second = feeds.serve("/second.txt", "http://27.215.214.134:60116/i\n")
+    post(site, "/api/v1/sources", {"name": "second", "kind": "text", "url": second})
+    assert post(site, "/api/v1/sources/second/run", None).json()["unchanged"] == 1
+    for name in ("urlhaus", "second"):
+        values = [
+            i["value"] for i in site.get("/api/v1/iocs", params={"source": name}).json()["items"]
+        ]
+        assert "http://27.215.214.134:60116/i" in values
+
+
+def test_enable_disable_delete_and_errors(site: Site, feeds: FeedServer) -> None:
+    url = feeds.serve("/list.txt", "evil.example.com\n")
+    assert (
+        post(site, "/api/v1/sources", {"name": "list", "kind": "text", "url": url}).status_code
+        == 201
+    )
+    patched = site.client.patch(
+        "/api/v1/sources/list", json={"enabled": False}, headers=site.headers("admin")
+    )
+    assert patched.json()["enabled"] is False
+    duplicate = post(site, "/api/v1/sources", {"name": "list", "kind": "text", "url": url})
+    assert duplicate.status_code == 400
+    assert duplicate.json()["message"] == "a source named 'list' exists"
+    assert (
+        post(site, "/api/v1/sources", {"name": "x", "kind": "rss", "url": url}).status_code == 422
+    )
+    bad_url = post(site, "/api/v1/sources", {"name": "y", "kind": "text", "url": "ftp://a/b"})
+    assert (bad_url.status_code, bad_url.json()["parameter"]) == (400, "url")
+    two = post(site, "/api/v1/sources", {"name": "z", "kind": "text", "url": url, "basic": "a:b",
+                                         "header": "X-Key: v"})  # fmt: skip
+    assert two.status_code == 400
+    deleted = site.client.delete("/api/v1/sources/list", headers=site.headers("admin"))
+    assert deleted.status_code == 200
+    assert site.get("/api/v1/sources/list").status_code == 404
+    assert post(site, "/api/v1/sources/list/run", None).status_code == 404
+
+
+def test_only_admin_keys_manage_sources(site: Site) -> None:
+    refused = site.get("/api/v1/sources", who="enterprise")
+    assert refused.status_code == 403
+    assert refused.json()["message"] == "Requires the Admin plan (admin:sources scope)"
+
+
+def test_a_dropped_indicator_is_revoked_and_its_revoked_version_reaches_taxii(
+    site: Site, feeds: FeedServer
+) -> None:
+    url = feeds.serve("/list.txt", "kept.example.com\ndropped.example.com\n", etag=False)
+    post(site, "/api/v1/sources", {"name": "list", "kind": "text", "url": url})
+    post(site, "/api/v1/sources/list/run", None)
+    feeds.serve("/list.txt", "kept.example.com\n", etag=False)
+    assert post(site, "/api/v1/sources/list/run", None).json()["revoked"] == 0
+    assert post(site, "/api/v1/sources/list/run", None).json()["revoked"] == 1
+    objects = site.client.get(
+        f"/taxii2/api/collections/{ALL_COLLECTION_ID}/objects/",
+        headers={"Accept": TAXII_MEDIA_TYPE, **site.headers("admin")},
+        params={"match[type]": "indicator"},
+    ).json()["objects"]
+    dropped = [o for o in objects if "dropped.example.com" in o["pattern"]]
+    kept = [o for o in objects if "kept.example.com" in o["pattern"]]
+    assert [o.get("revoked", False) for o in dropped] == [True]
+    assert [o.get("revoked", False) for o in kept] == [False]
