@@ -19,12 +19,12 @@ from sqlalchemy import Engine
 
 from iocfeed.clock import FixedClock
 from iocfeed.config import Settings
-from iocfeed.source_runner import SourceRunner
 from iocfeed.sources.model import NewSource, Source, SourceKind
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.sources import SourceStore
+from iocfeed.worker.runs import SourceRunner
 
 FEEDS = Path(__file__).resolve().parents[1] / "data" / "feeds"
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -12,7 +12,6 @@ from iocfeed.cli.context import err, fail, out, services
 from iocfeed.errors import IocfeedError
 from iocfeed.indicators.model import IocType
 from iocfeed.indicators.normalize import normalize_tags, parse_confidence, parse_tlp
-from iocfeed.source_runner import SourceRunner
 from iocfeed.sources.model import (
     DEFAULT_API_KEY_HEADER,
     DEFAULT_INTERVAL_SECONDS,
@@ -26,6 +25,7 @@ from iocfeed.sources.model import (
     describe,
     parse_credentials,
 )
+from iocfeed.worker.runs import SourceRunner
 
 app = typer.Typer(help="Feeds pulled on a schedule: TAXII, MISP, abuse.ch, CSV and text lists.")
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from iocfeed.cli.context import out, services
-from iocfeed.worker import Worker
+from iocfeed.worker.loop import Worker
 
 app = typer.Typer()
 

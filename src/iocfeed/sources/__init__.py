@@ -1,6 +1,6 @@
 """Feeds pulled from elsewhere: what a source is (``model``) and how each kind reads (``kinds``).
 
-Pure: no HTTP and no SQL. Downloading is ``iocfeed.downloads``; a run (download, read,
-store, record) is ``iocfeed.source_runner``; sources and their runs are kept by
+Pure: no HTTP and no SQL. Downloading is ``iocfeed.worker.downloads``; a run (download, read,
+store, record) is ``iocfeed.worker.runs``; sources and their runs are kept by
 ``iocfeed.store.sources``.
 """

@@ -18,7 +18,6 @@ from iocfeed.auth.access import Principal
 from iocfeed.config import Scope
 from iocfeed.indicators.model import IocType
 from iocfeed.indicators.normalize import normalize_tags, parse_confidence, parse_tlp
-from iocfeed.source_runner import SourceRunner
 from iocfeed.sources.model import (
     DEFAULT_API_KEY_HEADER,
     DEFAULT_INTERVAL_SECONDS,
@@ -36,6 +35,7 @@ from iocfeed.sources.model import (
 from iocfeed.web.auth import require_scope, services
 from iocfeed.web.params import invalid_body
 from iocfeed.web.schemas import JSON, error_responses, json_response
+from iocfeed.worker.runs import SourceRunner
 
 router = APIRouter(tags=["sources"])
 

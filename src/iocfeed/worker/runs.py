@@ -23,10 +23,8 @@ from pathlib import Path
 
 import orjson
 
-from iocfeed import taxii_pull
 from iocfeed.clock import Clock
 from iocfeed.config import Settings
-from iocfeed.downloads import Limits, download
 from iocfeed.errors import InvalidIndicator, IocfeedError, NotFound, SourceFailed
 from iocfeed.formats.stixbundle import read_stix
 from iocfeed.indicators.merge import Writer
@@ -46,6 +44,8 @@ from iocfeed.sources.model import (
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.store.indicators import IndicatorStore, Loaded
 from iocfeed.store.sources import SourceStore
+from iocfeed.worker import taxii_pull
+from iocfeed.worker.downloads import Limits, download
 
 log = logging.getLogger("iocfeed.sources")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

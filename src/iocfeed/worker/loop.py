@@ -12,8 +12,8 @@ import threading
 from dataclasses import dataclass
 
 from iocfeed.services import Services
-from iocfeed.source_runner import SourceRunner
 from iocfeed.sources.model import SourceRun
+from iocfeed.worker.runs import SourceRunner
 
 log = logging.getLogger("iocfeed.worker")
 
