@@ -92,7 +92,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     install_docs(app)
     keys.declare_plans(app, list(settings.plans))
     # Innermost first.
-    app.add_middleware(Compression, minimum_size=1024, compresslevel=6)
+    # Level 3: a 1000-object TAXII page (765 KB) compresses in about 4 ms to 109 KB, where
+    # level 6 takes 9-15 ms for 91 KB; the CPU is the scarcer resource on a busy server.
+    app.add_middleware(Compression, minimum_size=1024, compresslevel=3)
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
