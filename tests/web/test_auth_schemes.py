@@ -129,6 +129,14 @@ def test_failed_authentications_are_limited_per_address(guarded: Site) -> None:
     assert refused.json()["error"] == "rate_limited"
     assert "without a valid API key" in refused.json()["message"]
 
+    # A key that authenticated lately still works from the blocked address (a SIEM behind
+    # the same NAT as the noisy client); a revoked one is refused all the same.
+    assert neighbour.get(REST, headers={"X-API-Key": guarded.keys["pro"]}).status_code == 200
+    assert attacker.get(REST, headers={"X-API-Key": guarded.keys["pro"]}).status_code == 200
+    pro_id = guarded.keys["pro"].split("_")[1]
+    guarded.services.keys.revoke(pro_id, guarded.clock.now())
+    assert attacker.get(REST, headers={"X-API-Key": guarded.keys["pro"]}).status_code == 429
+
     # Another address is unaffected, and valid keys do not count.
     for _ in range(LIMIT + 2):
         assert neighbour.get(REST, headers={"X-API-Key": guarded.keys["admin"]}).status_code == 200

@@ -187,26 +187,48 @@ class RateLimiter:
 
 
 class FailedAuthLimiter:
-    """Requests with a missing or bad key, limited per client address (see the module notes)."""
+    """Requests with a missing or bad key, limited per client address (see the module notes).
+
+    A blocked address is refused before any key lookup, except for key ids that this worker
+    saw authenticate within ``VOUCH_SECONDS``: those are looked up and checked as usual, so
+    one noisy client behind a shared address (NAT, a proxy) does not lock out the working
+    SIEMs beside it, while random keys still cost nothing.
+    """
+
+    VOUCH_SECONDS = 600
 
     def __init__(self, limiter: RateLimiter, per_minute: int) -> None:
         self.limiter = limiter
         self.per_minute = per_minute or None  # 0 = no limit
         self._blocked: dict[str, int] = {}  # counter id → epoch second its window ends
+        self._vouched: dict[str, int] = {}  # key id → epoch second its vouching ends
 
     @staticmethod
     def _counter_id(address: str) -> str:
         # Counter ids are 32 characters at most; an IPv6 address may be longer.
         return "addr:" + hashlib.sha256(address.encode()).hexdigest()[:27]
 
-    def check(self, address: str, now: datetime) -> None:
-        """RateLimited if ``address`` is known to be over its limit this window."""
+    def check(self, address: str, now: datetime, key_id: str | None = None) -> None:
+        """RateLimited if ``address`` is known to be over its limit this window, unless the
+        request presents a key id that authenticated recently."""
         if self.per_minute is None:
             return
         until = self._blocked.get(self._counter_id(address))
         epoch = int(now.timestamp())
-        if until is not None and epoch < until:
-            raise self._refusal(until - epoch)
+        if until is None or epoch >= until:
+            return
+        if key_id is not None and self._vouched.get(key_id, 0) > epoch:
+            return
+        raise self._refusal(until - epoch)
+
+    def succeeded(self, key_id: str, now: datetime) -> None:
+        """Remember that ``key_id`` authenticated, so a blocked address still lets it try."""
+        if self.per_minute is None:
+            return
+        epoch = int(now.timestamp())
+        if len(self._vouched) > 10_000:  # forget what has lapsed
+            self._vouched = {k: v for k, v in self._vouched.items() if v > epoch}
+        self._vouched[key_id] = epoch + self.VOUCH_SECONDS
 
     def failed(self, address: str, now: datetime) -> None:
         """Count a failed authentication; RateLimited if that puts ``address`` over its limit."""

@@ -22,6 +22,7 @@ from fastapi.security import APIKeyHeader
 from fastapi.security.http import HTTPBase
 
 from iocfeed.auth.access import Principal, authenticate, require
+from iocfeed.auth.keys import parse_key
 from iocfeed.auth.ratelimit import RateDecision
 from iocfeed.errors import RateLimited, Unauthenticated
 from iocfeed.services import Services
@@ -124,14 +125,15 @@ def require_scope(scope: str) -> Callable[..., Principal]:
         built = services(request)
         now = built.clock.now()
         address = client_address(request) or "unknown"
-        built.failed_auth.check(address, now)
+        presented = presented_key(request, api_key)
+        parsed = parse_key(presented) if presented else None
+        built.failed_auth.check(address, now, parsed[0] if parsed else None)
         try:
-            principal = authenticate(
-                presented_key(request, api_key), built.keys, built.settings.plans, now
-            )
+            principal = authenticate(presented, built.keys, built.settings.plans, now)
         except Unauthenticated:
             built.failed_auth.failed(address, now)
             raise
+        built.failed_auth.succeeded(principal.key.key_id, now)
         request.state.key_id = principal.key.key_id
         decision = built.limiter.hit(principal.key.key_id, principal.plan.requests_per_minute, now)
         if decision is not None:
