@@ -175,6 +175,11 @@ class Settings(BaseSettings):
         description="Successful runs a full-dump source must not list an indicator before "
         "it is revoked (unless another source still lists it).",
     )
+    taxii_collection_per_source: bool = Field(
+        default=False,
+        description="Add one read-only TAXII collection per enabled source, serving the "
+        "indicators that source reported.",
+    )
     access_log: bool = Field(
         default=True, description="Write one JSON access-log line per request."
     )

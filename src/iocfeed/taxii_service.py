@@ -17,7 +17,7 @@ can read back what it posted; a value already known keeps its existing id (one i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -35,7 +35,8 @@ from iocfeed.services import Services
 from iocfeed.stix.ids import SDO_TYPE
 from iocfeed.stix.objects import ExportOptions, sdo_for
 from iocfeed.stix.timestamps import stix_timestamp
-from iocfeed.taxii import resources
+from iocfeed.taxii import collections, resources
+from iocfeed.taxii.collections import Collection, FeedSource
 from iocfeed.taxii.query import Endpoint, ObjectsRequest, Params
 from iocfeed.taxii.references import DATE_ADDED as REFERENCE_DATE_ADDED
 from iocfeed.taxii.references import Reference, fitted, reference_objects, selected
@@ -89,6 +90,25 @@ class TaxiiService:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.references = reference_objects(orjson.dumps(services.producer.identity()))
+
+    # -- collections --------------------------------------------------------------------
+
+    def collections(self) -> tuple[Collection, ...]:
+        """Every collection: the fixed ones, then one per enabled source when configured."""
+        return collections.listed(self._sources())
+
+    def collection(self, collection_id: str) -> Collection:
+        """The collection with this id or alias; a removed or disabled source's is gone.
+
+        The sources are read only when the id names no fixed collection.
+        """
+        return collections.collection_by_id(collection_id, self._sources())
+
+    def _sources(self) -> Iterator[FeedSource]:
+        """The enabled sources when per-source collections are on, read when iterated."""
+        if self.services.settings.taxii_collection_per_source:
+            for name, kind in self.services.search.enabled_sources():
+                yield FeedSource(name=name, kind=kind)
 
     # -- reads --------------------------------------------------------------------------
 

@@ -12,8 +12,11 @@ from iocfeed.taxii.collections import (
     ALL_TYPES,
     COLLECTIONS,
     Collection,
+    FeedSource,
     collection_by_id,
+    listed,
     resource,
+    source_collection,
 )
 from iocfeed.taxii.media import STIX_MEDIA_TYPE
 
@@ -108,3 +111,68 @@ def test_can_write_needs_both_key_and_collection(
 ) -> None:
     body = resource(collection_by_id(alias), can_read=True, can_write=key_may_write)
     assert body["can_write"] is expected
+
+
+# -- one collection per source ----------------------------------------------------------
+
+URLHAUS = FeedSource(name="abuse.ch-urlhaus", kind="urlhaus")
+# Pinned like the fixed ids: uuid5 of the source namespace and the name.
+URLHAUS_ID = "70935ae7-500d-5fba-b819-abf0a2576f3e"
+
+
+def test_a_source_collection_id_is_pinned_by_the_name_alone() -> None:
+    collection = source_collection(URLHAUS)
+    assert collection.id == URLHAUS_ID
+    assert uuid.UUID(collection.id).version == 5
+    assert source_collection(FeedSource(name=URLHAUS.name, kind="csv")).id == URLHAUS_ID
+    assert source_collection(FeedSource(name="abuse.ch-URLhaus", kind="urlhaus")).id != URLHAUS_ID
+
+
+def test_a_source_collection_is_read_only_and_serves_what_the_source_reported() -> None:
+    collection = source_collection(URLHAUS)
+    assert (collection.can_write, collection.submitted_only) == (False, False)
+    assert collection.types == ALL_TYPES
+    assert collection.reported_by == "abuse.ch-urlhaus"
+    assert "urlhaus source abuse.ch-urlhaus" in collection.description
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("abuse.ch-urlhaus", "Source abuse ch-urlhaus"),
+        ("abuse-ch-urlhaus", "Source abuse-ch-urlhaus"),
+        ("a.b.c", "Source a b c"),
+        ("partner,list", "Source partner list"),
+    ],
+)
+def test_a_source_collection_title_has_no_dot_or_comma(name: str, title: str) -> None:
+    assert source_collection(FeedSource(name=name, kind="csv")).title == title
+
+
+def test_source_collections_follow_the_fixed_ones_and_are_found_by_id() -> None:
+    other = FeedSource(name="partner", kind="csv")
+    everything = listed([URLHAUS, other])
+    assert everything[: len(COLLECTIONS)] == COLLECTIONS
+    assert [c.reported_by for c in everything[len(COLLECTIONS) :]] == [
+        "abuse.ch-urlhaus",
+        "partner",
+    ]
+    assert listed() == COLLECTIONS
+    found = collection_by_id(URLHAUS_ID.upper(), [other, URLHAUS])
+    assert found == source_collection(URLHAUS)
+    with pytest.raises(NotFound):
+        collection_by_id(URLHAUS_ID)  # no such source (removed or disabled): no collection
+    with pytest.raises(NotFound):
+        collection_by_id(URLHAUS_ID, [other])
+
+
+def test_a_source_collection_resource_has_no_alias() -> None:
+    body = resource(source_collection(URLHAUS), can_read=True, can_write=True)
+    assert body == {
+        "id": URLHAUS_ID,
+        "title": "Source abuse ch-urlhaus",
+        "description": body["description"],
+        "can_read": True,
+        "can_write": False,
+        "media_types": [STIX_MEDIA_TYPE],
+    }

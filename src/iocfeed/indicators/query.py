@@ -53,6 +53,8 @@ class IndicatorQuery:
     ``modified_since`` is inclusive. ``max_tlp`` hides every version whose own TLP, or
     whose indicator's current TLP, is above what the key's plan may receive (SPEC §4).
     ``submitted_only`` keeps the versions posted to the TAXII Submissions collection.
+    ``source`` matches the version's own source or provenance; ``reported_by`` matches
+    provenance alone (the indicators that source reported, every version of each).
     """
 
     types: frozenset[IocType] = frozenset()
@@ -64,6 +66,7 @@ class IndicatorQuery:
     tag: str | None = None
     technique: str | None = None
     source: str | None = None
+    reported_by: str | None = None
     text: str | None = None
     status: Status | None = None
     max_tlp: Tlp = Tlp.RED

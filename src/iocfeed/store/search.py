@@ -102,6 +102,8 @@ def _filters(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
         where.append(_json_member(v.techniques, query.technique))
     if query.source is not None:
         where.append(or_(v.source == query.source, _reported_by(query.source)))
+    if query.reported_by is not None:
+        where.append(_reported_by(query.reported_by))
     if query.text is not None:
         pattern = f"%{_like_escape(query.text.lower())}%"
         where.append(
@@ -242,6 +244,16 @@ class IndicatorSearch:
         with self.engine.connect() as connection:
             found = {IocType(t): n for t, n in connection.execute(statement)}
         return {t: found.get(t, 0) for t in IocType}
+
+    def enabled_sources(self) -> list[tuple[str, str]]:
+        """The name and kind of every enabled source, by name (the per-source collections)."""
+        statement = (
+            select(sources.c.name, sources.c.kind)
+            .where(sources.c.enabled.is_(True))
+            .order_by(sources.c.name)
+        )
+        with self.engine.connect() as connection:
+            return [(row.name, row.kind) for row in connection.execute(statement)]
 
     def _fetch(self, statement: Select[Any]) -> list[Indicator]:
         with self.engine.connect() as connection:

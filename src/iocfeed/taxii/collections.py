@@ -1,11 +1,18 @@
-"""The fixed TAXII 2.1 collections of the one API root, and their Collection resource (§5.2.1).
+"""The TAXII 2.1 collections of the one API root, and their Collection resource (§5.2.1).
 
-Every collection id is a UUIDv4 pinned here for ever: consumers such as Microsoft
+Every fixed collection id is a UUIDv4 pinned here for ever: consumers such as Microsoft
 Sentinel store the id in their connector settings, so changing one breaks every feed.
+
+Optionally (``taxii_collection_per_source``) each enabled source also gets a read-only
+collection of the indicators it reported. Its id is a UUIDv5 of a pinned namespace and the
+source's name, so it is the same on every host, after every restart, and after the source
+is removed and added again under the same name; the caller passes the sources in.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +28,8 @@ class Collection:
     ``can_write`` says whether the collection takes Add Objects at all; whether a given
     key may write is decided per request (scope ``write:iocs``). ``submitted_only``: reading
     it serves only the versions that were posted to it (SPEC §3: Submissions is write-only
-    for pollers, which find everything else in the read collections).
+    for pollers, which find everything else in the read collections). ``reported_by``:
+    reading it serves only the indicators the source of that name reported (provenance).
     """
 
     id: str
@@ -29,8 +37,17 @@ class Collection:
     description: str
     types: frozenset[IocType]
     can_write: bool
-    alias: str
+    alias: str | None
     submitted_only: bool = False
+    reported_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    """What a per-source collection needs to know of an enabled source."""
+
+    name: str
+    kind: str
 
 
 ALL_TYPES: frozenset[IocType] = frozenset(IocType)
@@ -92,13 +109,48 @@ COLLECTIONS: tuple[Collection, ...] = (
 
 _BY_KEY: dict[str, Collection] = {
     **{collection.id: collection for collection in COLLECTIONS},
-    **{collection.alias: collection for collection in COLLECTIONS},
+    **{collection.alias: collection for collection in COLLECTIONS if collection.alias},
 }
 
+SOURCE_NAMESPACE = uuid.UUID("5d0c8a3e-2f4b-4c7e-9a61-3b8e0f9d2c47")
+"""Pinned: the namespace of per-source collection ids (``uuid5(SOURCE_NAMESPACE, name)``)."""
 
-def collection_by_id(collection_id: str) -> Collection:
-    """The collection with this id (or alias, §5.2.1), else :class:`NotFound`."""
-    found = _BY_KEY.get(collection_id.lower())
+# Characters a collection title must not contain (SPEC §3: some clients split on them).
+_TITLE_UNSAFE = str.maketrans({".": " ", ",": " "})
+
+
+def source_collection(source: FeedSource) -> Collection:
+    """The read-only collection of what ``source`` reported.
+
+    The title replaces ``.`` and ``,`` with spaces; source names never contain spaces, so
+    two sources never share a title.
+    """
+    return Collection(
+        id=str(uuid.uuid5(SOURCE_NAMESPACE, source.name)),
+        title=f"Source {source.name.translate(_TITLE_UNSAFE)}",
+        description=(
+            f"Indicators reported by the {source.kind} source {source.name}, each with "
+            "all its versions; read-only."
+        ),
+        types=ALL_TYPES,
+        can_write=False,
+        alias=None,
+        reported_by=source.name,
+    )
+
+
+def listed(sources: Iterable[FeedSource] = ()) -> tuple[Collection, ...]:
+    """The fixed collections, then one per source in the order given."""
+    return (*COLLECTIONS, *(source_collection(source) for source in sources))
+
+
+def collection_by_id(collection_id: str, sources: Iterable[FeedSource] = ()) -> Collection:
+    """The collection with this id (or alias, §5.2.1), fixed or one of ``sources``', else
+    :class:`NotFound`."""
+    key = collection_id.lower()
+    found = _BY_KEY.get(key)
+    if found is None:
+        found = next((c for c in map(source_collection, sources) if c.id == key), None)
     if found is None:
         raise NotFound(f"No collection {collection_id!r}")
     return found
@@ -110,11 +162,14 @@ def resource(collection: Collection, *, can_read: bool, can_write: bool) -> dict
     ``can_read``/``can_write`` are the key's rights; a key can write only to a collection
     that accepts writes.
     """
-    return {
+    body: dict[str, Any] = {
         "id": collection.id,
         "title": collection.title,
         "description": collection.description,
-        "alias": collection.alias,
+    }
+    if collection.alias is not None:
+        body["alias"] = collection.alias
+    return body | {
         "can_read": can_read,
         "can_write": can_write and collection.can_write,
         "media_types": [STIX_MEDIA_TYPE],

@@ -218,6 +218,7 @@ def parse_request(
         added_after=added_after,
         max_tlp=max_tlp,
         submitted_only=collection.submitted_only,
+        reported_by=collection.reported_by,
         versions=versions,
         as_of=as_of,
     )

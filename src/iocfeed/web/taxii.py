@@ -223,17 +223,19 @@ def status(status_id: Annotated[str, STATUS_ID], principal: Writer, built: Built
     f"/{API_ROOT}/collections/",
     "GET",
     summary="Get Collections",
-    description="TAXII 2.1 §5.1: every collection — `all`, one per IOC type, and the "
-    "writable `submissions` — with whether this key may read and write each. Collection ids "
-    "never change: store them in the TAXII client's settings. Needs `read:taxii`.",
+    description="TAXII 2.1 §5.1: every collection — `all`, one per IOC type, the "
+    "writable `submissions`, and, when the server is so configured, one read-only "
+    "collection per enabled source — with whether this key may read and write each. "
+    "Collection ids never change: store them in the TAXII client's settings. Needs "
+    "`read:taxii`.",
     responses={200: success(TaxiiCollections, "The collections resource."), **errors(*_READ)},
 )
-def collection_list(principal: Reader) -> Response:
+def collection_list(principal: Reader, built: Built) -> Response:
     """Get Collections (§5.1): every collection, with what this key may do in it."""
     can_write = has_scope(principal, Scope.WRITE_IOCS)
     listed = [
         collections.resource(collection, can_read=True, can_write=can_write)
-        for collection in collections.COLLECTIONS
+        for collection in TaxiiService(built).collections()
     ]
     return taxii(resources.collections(listed))
 
@@ -249,9 +251,11 @@ def collection_list(principal: Reader) -> Response:
         **errors(*_READ, 404, 422, texts=_UNFIT),
     },
 )
-def collection(collection_id: Annotated[str, COLLECTION_ID], principal: Reader) -> Response:
+def collection(
+    collection_id: Annotated[str, COLLECTION_ID], principal: Reader, built: Built
+) -> Response:
     """Get a Collection (§5.2), by id or alias."""
-    found = collections.collection_by_id(collection_id)
+    found = TaxiiService(built).collection(collection_id)
     can_write = has_scope(principal, Scope.WRITE_IOCS)
     return taxii(collections.resource(found, can_read=True, can_write=can_write))
 
@@ -279,7 +283,7 @@ def manifest(
     collection_id: Annotated[str, COLLECTION_ID], request: Request, principal: Reader, built: Built
 ) -> Response:
     """Get Object Manifests (§5.3): id, date_added and version of each object, paged."""
-    found = collections.collection_by_id(collection_id)
+    found = TaxiiService(built).collection(collection_id)
     parsed = filters(query.Endpoint.MANIFEST, request, principal, built, found)
     return reply(TaxiiService(built).manifest(parsed, params(request)))
 
@@ -303,7 +307,7 @@ def objects(
     collection_id: Annotated[str, COLLECTION_ID], request: Request, principal: Reader, built: Built
 ) -> Response:
     """Get Objects (§5.4): an envelope of STIX objects, oldest ``date_added`` first."""
-    found = collections.collection_by_id(collection_id)
+    found = TaxiiService(built).collection(collection_id)
     parsed = filters(query.Endpoint.OBJECTS, request, principal, built, found)
     return reply(TaxiiService(built).objects(parsed, params(request)))
 
@@ -333,7 +337,7 @@ async def add_objects(
     built: Built,
 ) -> Response:
     """Add Objects (§5.5) to the writable collection; answers with the status resource."""
-    found = collections.collection_by_id(collection_id)
+    found = TaxiiService(built).collection(collection_id)
     if not found.can_write:
         raise Forbidden(
             f"The {found.title} collection is read-only; write to "
@@ -370,7 +374,7 @@ def get_object(
     built: Built,
 ) -> Response:
     """Get an Object (§5.6): its latest version, or those ``match[version]`` selects."""
-    found = collections.collection_by_id(collection_id)
+    found = TaxiiService(built).collection(collection_id)
     parsed = filters(query.Endpoint.OBJECT, request, principal, built, found, object_id=object_id)
     return reply(TaxiiService(built).object(parsed, params(request), object_id))
 
@@ -406,7 +410,7 @@ def delete_object(
     built: Built,
 ) -> Response:
     """Delete an Object (§5.7) from the writable collection: publishes it as revoked."""
-    found = collections.collection_by_id(collection_id)
+    found = TaxiiService(built).collection(collection_id)
     if not found.can_write:
         raise Forbidden(
             f"The {found.title} collection is read-only; delete through "
@@ -437,7 +441,7 @@ def object_versions(
     built: Built,
 ) -> Response:
     """Get Object Versions (§5.8): every version's ``modified``, oldest first."""
-    found = collections.collection_by_id(collection_id)
+    found = TaxiiService(built).collection(collection_id)
     parsed = filters(query.Endpoint.VERSIONS, request, principal, built, found, object_id=object_id)
     return reply(TaxiiService(built).versions(parsed, params(request), object_id))
 
