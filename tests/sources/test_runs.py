@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from iocfeed.indicators.model import IocType
+from iocfeed.ingest import Parallelism
 from iocfeed.sources.model import (
     CredentialKind,
     Credentials,
     RunOutcome,
     SourceKind,
+    SourceRun,
     SourceSettings,
 )
 from iocfeed.store.schema import indicator_versions
@@ -233,3 +236,37 @@ def test_a_leased_source_is_not_run_twice(pulling: Pulling, feeds: FeedServer) -
     run = pulling.runner.run(source)
     assert run is not None
     assert run.outcome is RunOutcome.SUCCEEDED
+
+
+def _run_in_pieces(
+    engine: Engine, feeds: FeedServer, kind: SourceKind, body: bytes, settings: SourceSettings
+) -> tuple[SourceRun, Pulling]:
+    """One run with the feed read by worker processes in pieces of 7 lines."""
+    pulling = make_pulling(engine)
+    pieces = Parallelism(workers=1, min_lines=1, chunk_lines=7, window=2)
+    runner = dataclasses.replace(pulling.runner, parallel=pieces)
+    url = feeds.serve(f"/{kind.value}-pieces", body)
+    run = runner.run(pulling.add(f"{kind.value}-pieces", kind, url, settings=settings))
+    assert run is not None
+    assert run.outcome is RunOutcome.SUCCEEDED, run.error
+    return run, pulling
+
+
+def test_large_feeds_are_read_by_worker_processes_with_the_same_result(
+    engine: Engine, feeds: FeedServer
+) -> None:
+    body = URLHAUS.read_bytes() + b"99,2026-03-10 11:00:00,,online\n"
+    run, pulling = _run_in_pieces(engine, feeds, SourceKind.URLHAUS, body, SourceSettings())
+    serial = pulling.runner.run(
+        pulling.add("urlhaus-serial", SourceKind.URLHAUS, feeds.serve("/serial", body))
+    )
+    assert serial is not None
+    assert (run.counts.added, run.counts.rejected) == (40, 1)
+    assert (serial.counts.unchanged, serial.counts.rejected) == (40, 1)
+    reporters = pulling.sources.reporters(IocType.URL, "http://27.215.214.134:60116/i")
+    assert [r["source"] for r in reporters] == ["urlhaus-pieces", "urlhaus-serial"]
+    # The source's type filter applies in the worker processes too.
+    listed = b"# list\nevil.example.com\n198.51.100.9\n" * 5
+    only_ip = SourceSettings(types=frozenset({IocType.IPV4}))
+    filtered, _ = _run_in_pieces(engine, feeds, SourceKind.TEXT, listed, only_ip)
+    assert (filtered.counts.added, filtered.counts.unchanged) == (1, 4)
