@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Engine, select
 
@@ -135,3 +136,26 @@ def test_worker_once_runs_due_sources(
         assert (result.exit_code, result.output.strip()) == (1, "2 source runs, 1 failed")
     # Nothing is due again before its interval.
     assert run("worker", "--once").output.strip() == "0 source runs, 0 failed"
+
+
+def test_export_command_filters_by_source(
+    iocfeed_cli: Callable[..., Any], feeds: FeedServer
+) -> None:
+    run = iocfeed_cli
+    for name, body in (
+        ("one", "a.example.com\nshared.example.com\n"),
+        ("two", "shared.example.com\n"),
+    ):
+        run("sources", "add", name, "--kind", "text", "--url", feeds.serve(f"/{name}.txt", body))
+        assert run("sources", "run", name).exit_code == 0
+    for names, expected in (
+        (["two"], {"shared.example.com"}),
+        (["one"], {"a.example.com", "shared.example.com"}),
+        (["one", "two"], {"a.example.com", "shared.example.com"}),
+    ):
+        options = [part for name in names for part in ("--source", name)]
+        result = run("export", *options)
+        assert result.exit_code == 0, result.output
+        objects = orjson.loads(result.stdout)["objects"]
+        found = {o["name"].rsplit(" ", 1)[-1] for o in objects if o["type"] == "indicator"}
+        assert found == expected

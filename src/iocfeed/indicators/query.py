@@ -64,6 +64,9 @@ class IndicatorQuery:
     tag: str | None = None
     technique: str | None = None
     source: str | None = None
+    sources: frozenset[str] = frozenset()
+    """Any of these sources: the version's own ``source``, or a source that reported the
+    indicator (provenance); ``source`` is the same filter for one name."""
     text: str | None = None
     status: Status | None = None
     max_tlp: Tlp = Tlp.RED
