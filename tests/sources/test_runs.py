@@ -6,6 +6,7 @@ import dataclasses
 import io
 import zipfile
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from iocfeed.indicators.model import IocType
@@ -270,3 +271,32 @@ def test_large_feeds_are_read_by_worker_processes_with_the_same_result(
     only_ip = SourceSettings(types=frozenset({IocType.IPV4}))
     filtered, _ = _run_in_pieces(engine, feeds, SourceKind.TEXT, listed, only_ip)
     assert (filtered.counts.added, filtered.counts.unchanged) == (1, 4)
+
+
+def test_credentials_in_a_source_url_are_never_shown_or_recorded(
+    pulling: Pulling, feeds: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from iocfeed.sources.model import describe, describe_run, redact
+
+    assert redact("https://bob:hunter2@feeds.example/x?apikey=s3cret&day=1&auth_token=t0k") == (
+        "https://***@feeds.example/x?apikey=***&day=1&auth_token=***"
+    )
+    url = feeds.url("/gone").replace("://", "://bob:hunter2@") + "?apikey=s3cret&day=1"
+    source = pulling.add("secretive", SourceKind.TEXT, url)
+    with caplog.at_level("DEBUG"):
+        run = pulling.runner.run(source)
+    assert run is not None and run.failed
+    shown = str(describe(source, [run])) + (run.error or "") + caplog.text
+    assert "hunter2" not in shown and "s3cret" not in shown
+    assert describe(source)["url"].endswith("?apikey=***&day=1")
+    assert describe_run(run)["error"] == run.error
+    # What the run logs of an unexpected failure, traceback included, is redacted too.
+    from iocfeed.worker import runs
+
+    try:
+        raise RuntimeError(f"cannot fetch {url}")
+    except RuntimeError:
+        with caplog.at_level("ERROR"):
+            runs.log.exception("source %s failed at %s", "secretive", url)
+    assert "hunter2" not in caplog.text and "s3cret" not in caplog.text
+    assert "https://" not in caplog.text or "***@" in caplog.text

@@ -159,3 +159,18 @@ def test_export_command_filters_by_source(
         objects = orjson.loads(result.stdout)["objects"]
         found = {o["name"].rsplit(" ", 1)[-1] for o in objects if o["type"] == "indicator"}
         assert found == expected
+
+
+def test_source_commands_never_print_credentials_of_a_url(
+    iocfeed_cli: Callable[..., Any], feeds: FeedServer
+) -> None:
+    run = iocfeed_cli
+    url = feeds.url("/gone").replace("://", "://bob:hunter2@") + "?api_key=s3cret"
+    added = run("sources", "add", "secretive", "--kind", "text", "--url", url)
+    assert added.exit_code == 0, added.output
+    results = [added, run("sources", "run", "secretive")]
+    results += [run("sources", "list"), run("sources", "show", "secretive")]
+    assert results[1].exit_code == 1
+    for result in results:
+        assert "hunter2" not in result.output and "s3cret" not in result.output
+    assert "api_key=***" in results[3].output

@@ -135,3 +135,15 @@ def test_export_by_source_matches_every_source_that_reported_it(
     empty = site.get(export, params={"source": " "})
     assert empty.status_code == 400
     assert "source" in empty.json()["message"]
+
+
+def test_credentials_in_a_source_url_are_redacted_everywhere(site: Site, feeds: FeedServer) -> None:
+    url = feeds.url("/gone").replace("://", "://bob:hunter2@") + "?token=s3cret"
+    created = post(site, "/api/v1/sources", {"name": "secretive", "kind": "text", "url": url})
+    assert created.status_code == 201, created.text
+    run = post(site, "/api/v1/sources/secretive/run", None)
+    assert run.json()["outcome"] == "failed"
+    shown = site.get("/api/v1/sources/secretive")
+    for response in (created, run, site.get("/api/v1/sources"), shown):
+        assert "hunter2" not in response.text and "s3cret" not in response.text
+    assert shown.json()["url"].endswith("/gone?token=***")

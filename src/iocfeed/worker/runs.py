@@ -40,6 +40,7 @@ from iocfeed.sources.model import (
     Source,
     SourceKind,
     SourceRun,
+    redact,
 )
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.store.indicators import IndicatorStore, Loaded
@@ -48,6 +49,21 @@ from iocfeed.worker import taxii_pull
 from iocfeed.worker.downloads import Limits, download
 
 log = logging.getLogger("iocfeed.sources")
+
+
+class _Redacting(logging.Filter):
+    """Log records, tracebacks included, without the credentials a URL may carry: those
+    of this module and of the HTTP clients that log the URLs they fetch."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+for _logger in (log, *map(logging.getLogger, ("httpx", "urllib3", "taxii2client"))):
+    _logger.addFilter(_Redacting())
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -102,7 +118,7 @@ class SourceRunner:
 
     def _failed(self, run_id: int, message: str) -> SourceRun:
         return self.sources.finish_run(
-            run_id, self.clock.now(), RunOutcome.FAILED, RunCounts(), message
+            run_id, self.clock.now(), RunOutcome.FAILED, RunCounts(), redact(message)
         )
 
     def _pull(
