@@ -300,3 +300,31 @@ def test_credentials_in_a_source_url_are_never_shown_or_recorded(
             runs.log.exception("source %s failed at %s", "secretive", url)
     assert "hunter2" not in caplog.text and "s3cret" not in caplog.text
     assert "https://" not in caplog.text or "***@" in caplog.text
+
+
+def test_confidence_from_several_sources_is_the_newer_reports(
+    pulling: Pulling, feeds: FeedServer
+) -> None:
+    from iocfeed.indicators.model import Confidence
+
+    listed = feeds.serve("/shared.txt", "shared.example.com\n", etag=False)
+    trusted = pulling.add(
+        "trusted", SourceKind.TEXT, listed, settings=SourceSettings(confidence=Confidence.HIGH)
+    )
+    loose = pulling.add(
+        "loose", SourceKind.TEXT, listed, settings=SourceSettings(confidence=Confidence.LOW)
+    )
+
+    def confidence_after(source_name: str) -> tuple[Confidence, int]:
+        pulling.clock.advance(hours=1)
+        run = pulling.runner.run(pulling.sources.get(source_name))
+        assert run is not None and run.outcome is RunOutcome.SUCCEEDED, run
+        found = pulling.search.current(IocType.DOMAIN, "shared.example.com")
+        assert found is not None
+        return found.confidence, run.counts.updated
+
+    assert confidence_after(trusted.name) == (Confidence.HIGH, 0)
+    assert confidence_after(loose.name) == (Confidence.LOW, 1)
+    assert confidence_after(trusted.name) == (Confidence.HIGH, 1)
+    reporters = pulling.sources.reporters(IocType.DOMAIN, "shared.example.com")
+    assert sorted(r["source"] for r in reporters) == ["loose", "trusted"]
