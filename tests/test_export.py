@@ -112,10 +112,13 @@ def test_limit_over_the_cap_names_the_cap(limit: int | str, cap: int) -> None:
 
 
 def test_parameters_for_the_audit_trail() -> None:
-    asked = parse_export_request(type="domain,ipv4", since="2026-05-01", tlp="red", limit=7)
+    asked = parse_export_request(
+        type="domain,ipv4", since="2026-05-01", source=["b", "a"], tlp="red", limit=7
+    )
     assert orjson.loads(orjson.dumps(asked.parameters())) == {
         "type": ["domain", "ipv4"],
         "since": "2026-05-01T00:00:00+00:00",
+        "source": ["a", "b"],
         "limit": 7,
         "format": "bundle",
         "include_identity": True,

@@ -153,7 +153,11 @@ class Settings(BaseSettings):
     expiry_sweep_seconds: float = Field(
         default=60.0,
         ge=0,
-        description="How often the server revokes indicators past valid_until; 0 = never.",
+        description="How often the worker revokes indicators past valid_until; 0 = never.",
+    )
+    sweep_in_server: bool = Field(
+        default=False,
+        description="The server runs the expiry sweep too (a deployment with no worker).",
     )
     source_max_bytes: int = Field(
         default=512 * 1024 * 1024,

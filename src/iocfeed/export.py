@@ -78,6 +78,8 @@ class ExportRequest:
 
     types: frozenset[IocType] = frozenset()
     since: datetime | None = None
+    sources: frozenset[str] = frozenset()
+    """Only indicators any of these sources reported (empty: every indicator)."""
     limit: int = DEFAULT_LIMIT
     format: ExportFormat = ExportFormat.BUNDLE
     options: ExportOptions = field(default_factory=ExportOptions)
@@ -87,6 +89,7 @@ class ExportRequest:
         return {
             "type": sorted(kind.value for kind in self.types),
             "since": self.since.isoformat() if self.since is not None else None,
+            "source": sorted(self.sources),
             "limit": self.limit,
             "format": self.format.value,
             "include_identity": self.options.include_identity,
@@ -95,6 +98,30 @@ class ExportRequest:
             "tlp_version": self.options.tlp_version,
             "include_observables": self.options.include_observables,
         }
+
+
+MAX_SOURCES = 50
+MAX_SOURCE_LENGTH = 200
+
+
+def parse_sources(raw: str | Sequence[str] | None) -> frozenset[str]:
+    """``source``, repeatable: source names, each matched exactly."""
+    if raw is None:
+        return frozenset()
+    names = [raw] if isinstance(raw, str) else list(raw)
+    if len(names) > MAX_SOURCES:
+        raise InvalidQuery(
+            f"source may be given at most {MAX_SOURCES} times, got {len(names)}",
+            parameter="source",
+        )
+    for name in names:
+        if not name.strip() or len(name) > MAX_SOURCE_LENGTH:
+            raise InvalidQuery(
+                f"source must be a source name of 1 to {MAX_SOURCE_LENGTH} characters, "
+                f"got {name[:64]!r}",
+                parameter="source",
+            )
+    return frozenset(name.strip() for name in names)
 
 
 def parse_format(raw: str | ExportFormat | None) -> ExportFormat:
@@ -152,6 +179,7 @@ def parse_export_request(
     *,
     type: str | Sequence[str] | None = None,
     since: str | datetime | None = None,
+    source: str | Sequence[str] | None = None,
     limit: int | str | None = None,
     format: str | ExportFormat | None = None,
     include_identity: bool | str | None = None,
@@ -169,6 +197,7 @@ def parse_export_request(
     return ExportRequest(
         types=parse_types(type),
         since=parse_time(since, "since"),
+        sources=parse_sources(source),
         limit=parse_limit(limit, default=DEFAULT_LIMIT, maximum=max_limit),
         format=parse_format(format),
         options=ExportOptions(
@@ -257,7 +286,12 @@ def run_export(
     """Read the export's rows for a caller who may see up to ``max_tlp`` back to
     ``lookback_start`` (SPEC §4), and fingerprint them; nothing is built yet."""
     effective_since = clamp_to_lookback(request.since, lookback_start)
-    query = IndicatorQuery(types=request.types, modified_since=effective_since, max_tlp=max_tlp)
+    query = IndicatorQuery(
+        types=request.types,
+        modified_since=effective_since,
+        sources=request.sources,
+        max_tlp=max_tlp,
+    )
     page = search.newest_first(query, limit=request.limit, after=None, now=now)
     return ExportResult(
         request=request,

@@ -32,6 +32,9 @@ store the same rows and report the same summary. Per format:
   the (C) CSV parser itself and a chunk is parsed rows; workers build and validate records.
 * JSON arrays and STIX bundles are parsed whole, so they are read in this process.
 
+* A source's feed read line by line (URLhaus, text lists: ``ingest_lines``): its head is
+  read here to choose the reader, and a chunk is raw lines handed to that reader.
+
 Inputs of fewer than ``Parallelism.min_lines`` lines are read here too: starting a worker
 costs more than it would save. Validated inputs travel back as plain tuples of their
 fields, which pickle several times faster than the dataclass.
@@ -231,6 +234,49 @@ def ingest_stream(
         )
     loader = _Loader(store, clock, batch_size, on_progress, on_rejected)
     chunks = _chunks(chain(head, stream), fmt, defaults, parallel.chunk_lines)
+    _load_in_parallel(chunks, loader, parallel)
+    return loader.finish()
+
+
+def ingest_lines(
+    lines: Iterable[str],
+    read: ChunkReader,
+    store: IndicatorStore,
+    clock: Clock,
+    *,
+    defaults: RecordDefaults | None = None,
+    batch_size: int = BATCH_SIZE,
+    on_progress: Callable[[ImportSummary], None] | None = None,
+    on_rejected: Callable[[Rejected], None] | None = None,
+    parallel: Parallelism | None = None,
+) -> ImportSummary:
+    """Like ``ingest_stream`` for a reader of one's own: ``read(lines, first_line)`` must
+    read any run of consecutive lines on its own (numbering them from ``first_line``), and
+    be picklable (a module-level function, or a ``functools.partial`` of one), since large
+    inputs are read and validated by worker processes in chunks of lines."""
+    parallel = parallel or Parallelism()
+    defaults = defaults or RecordDefaults()
+    stream = iter(lines)
+    head = list(islice(stream, parallel.min_lines)) if parallel.workers > 0 else []
+    if parallel.workers == 0 or len(head) < parallel.min_lines:
+        return ingest(
+            read(chain(head, stream), 1),
+            store,
+            clock,
+            defaults=defaults,
+            batch_size=batch_size,
+            on_progress=on_progress,
+            on_rejected=on_rejected,
+        )
+    loader = _Loader(store, clock, batch_size, on_progress, on_rejected)
+    _load_in_parallel(
+        _line_chunks(chain(head, stream), read, defaults, parallel.chunk_lines), loader, parallel
+    )
+    return loader.finish()
+
+
+def _load_in_parallel(chunks: Iterable[_Chunk], loader: _Loader, parallel: Parallelism) -> None:
+    """Each chunk read and validated by a worker; the results loaded in the chunks' order."""
     context = multiprocessing.get_context(_START_METHOD)
     with ProcessPoolExecutor(
         parallel.workers,
@@ -249,7 +295,6 @@ def ingest_stream(
         except BaseException:
             pool.shutdown(cancel_futures=True)
             raise
-    return loader.finish()
 
 
 class _Loader:
@@ -317,22 +362,33 @@ class _Loader:
 # --- worker side -----------------------------------------------------------------------------
 
 
+ChunkReader = Callable[[Iterable[Any], int], Iterator[RawIndicator | Rejected | Notice]]
+"""Reads a run of lines (CSV: parsed rows) numbered from its second argument."""
+
+
+def _read_csv_chunk(
+    rows: Iterable[Any], _first_line: int
+) -> Iterator[RawIndicator | Rejected | Notice]:
+    return csv_records(rows)
+
+
+# The formats a worker can read a piece of: each turns a chunk's items into records.
+_CHUNK_READERS: dict[Format, ChunkReader] = {
+    Format.CSV: _read_csv_chunk,
+    Format.JSONL: read_jsonl,
+    Format.TEXT: read_text,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _Chunk:
-    """One piece of the input for a worker: raw lines, or parsed rows for CSV."""
+    """One piece of the input for a worker: raw lines (CSV: parsed rows), and their reader."""
 
-    fmt: Format
+    read: ChunkReader
     first_line: int
     items: list[Any]  # str for line formats, CsvRow | Rejected for CSV
     defaults: RecordDefaults
 
-
-# The formats a worker can read a piece of: each turns a chunk's items into records.
-_CHUNK_READERS: dict[Format, Callable[[_Chunk], Iterator[RawIndicator | Rejected | Notice]]] = {
-    Format.CSV: lambda chunk: csv_records(chunk.items),
-    Format.JSONL: lambda chunk: read_jsonl(chunk.items, chunk.first_line),
-    Format.TEXT: lambda chunk: read_text(chunk.items, chunk.first_line),
-}
 
 # An IndicatorInput as the tuple of its fields, in constructor order: cheap to pickle.
 _Validated = tuple[Any, ...] | Rejected | Notice
@@ -348,7 +404,16 @@ def _chunks(
     )
     first_line = 1
     while piece := list(islice(items, size)):
-        yield _Chunk(fmt, first_line, piece, defaults)
+        yield _Chunk(_CHUNK_READERS[fmt], first_line, piece, defaults)
+        first_line += len(piece)
+
+
+def _line_chunks(
+    lines: Iterator[str], read: ChunkReader, defaults: RecordDefaults, size: int
+) -> Iterator[_Chunk]:
+    first_line = 1
+    while piece := list(islice(lines, size)):
+        yield _Chunk(read, first_line, piece, defaults)
         first_line += len(piece)
 
 
@@ -364,7 +429,7 @@ def _validate_chunk(chunk: _Chunk) -> list[_Validated]:
     """Run in a worker: one chunk read and validated, inputs flattened to tuples."""
     return [
         item if isinstance(item, Rejected | Notice) else _input_fields(item)
-        for item in validate(_CHUNK_READERS[chunk.fmt](chunk), chunk.defaults)
+        for item in validate(chunk.read(chunk.items, chunk.first_line), chunk.defaults)
     ]
 
 

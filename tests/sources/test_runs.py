@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import Engine, func, select
 
 from iocfeed.indicators.model import IocType
+from iocfeed.ingest import Parallelism
 from iocfeed.sources.model import (
     CredentialKind,
     Credentials,
     RunOutcome,
     SourceKind,
+    SourceRun,
     SourceSettings,
 )
 from iocfeed.store.schema import indicator_versions
@@ -233,3 +237,94 @@ def test_a_leased_source_is_not_run_twice(pulling: Pulling, feeds: FeedServer) -
     run = pulling.runner.run(source)
     assert run is not None
     assert run.outcome is RunOutcome.SUCCEEDED
+
+
+def _run_in_pieces(
+    engine: Engine, feeds: FeedServer, kind: SourceKind, body: bytes, settings: SourceSettings
+) -> tuple[SourceRun, Pulling]:
+    """One run with the feed read by worker processes in pieces of 7 lines."""
+    pulling = make_pulling(engine)
+    pieces = Parallelism(workers=1, min_lines=1, chunk_lines=7, window=2)
+    runner = dataclasses.replace(pulling.runner, parallel=pieces)
+    url = feeds.serve(f"/{kind.value}-pieces", body)
+    run = runner.run(pulling.add(f"{kind.value}-pieces", kind, url, settings=settings))
+    assert run is not None
+    assert run.outcome is RunOutcome.SUCCEEDED, run.error
+    return run, pulling
+
+
+def test_large_feeds_are_read_by_worker_processes_with_the_same_result(
+    engine: Engine, feeds: FeedServer
+) -> None:
+    body = URLHAUS.read_bytes() + b"99,2026-03-10 11:00:00,,online\n"
+    run, pulling = _run_in_pieces(engine, feeds, SourceKind.URLHAUS, body, SourceSettings())
+    serial = pulling.runner.run(
+        pulling.add("urlhaus-serial", SourceKind.URLHAUS, feeds.serve("/serial", body))
+    )
+    assert serial is not None
+    assert (run.counts.added, run.counts.rejected) == (40, 1)
+    assert (serial.counts.unchanged, serial.counts.rejected) == (40, 1)
+    reporters = pulling.sources.reporters(IocType.URL, "http://27.215.214.134:60116/i")
+    assert [r["source"] for r in reporters] == ["urlhaus-pieces", "urlhaus-serial"]
+    # The source's type filter applies in the worker processes too.
+    listed = b"# list\nevil.example.com\n198.51.100.9\n" * 5
+    only_ip = SourceSettings(types=frozenset({IocType.IPV4}))
+    filtered, _ = _run_in_pieces(engine, feeds, SourceKind.TEXT, listed, only_ip)
+    assert (filtered.counts.added, filtered.counts.unchanged) == (1, 4)
+
+
+def test_credentials_in_a_source_url_are_never_shown_or_recorded(
+    pulling: Pulling, feeds: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from iocfeed.sources.model import describe, describe_run, redact
+
+    assert redact("https://bob:hunter2@feeds.example/x?apikey=s3cret&day=1&auth_token=t0k") == (
+        "https://***@feeds.example/x?apikey=***&day=1&auth_token=***"
+    )
+    url = feeds.url("/gone").replace("://", "://bob:hunter2@") + "?apikey=s3cret&day=1"
+    source = pulling.add("secretive", SourceKind.TEXT, url)
+    with caplog.at_level("DEBUG"):
+        run = pulling.runner.run(source)
+    assert run is not None and run.failed
+    shown = str(describe(source, [run])) + (run.error or "") + caplog.text
+    assert "hunter2" not in shown and "s3cret" not in shown
+    assert describe(source)["url"].endswith("?apikey=***&day=1")
+    assert describe_run(run)["error"] == run.error
+    # What the run logs of an unexpected failure, traceback included, is redacted too.
+    from iocfeed.worker import runs
+
+    try:
+        raise RuntimeError(f"cannot fetch {url}")
+    except RuntimeError:
+        with caplog.at_level("ERROR"):
+            runs.log.exception("source %s failed at %s", "secretive", url)
+    assert "hunter2" not in caplog.text and "s3cret" not in caplog.text
+    assert "https://" not in caplog.text or "***@" in caplog.text
+
+
+def test_confidence_from_several_sources_is_the_newer_reports(
+    pulling: Pulling, feeds: FeedServer
+) -> None:
+    from iocfeed.indicators.model import Confidence
+
+    listed = feeds.serve("/shared.txt", "shared.example.com\n", etag=False)
+    trusted = pulling.add(
+        "trusted", SourceKind.TEXT, listed, settings=SourceSettings(confidence=Confidence.HIGH)
+    )
+    loose = pulling.add(
+        "loose", SourceKind.TEXT, listed, settings=SourceSettings(confidence=Confidence.LOW)
+    )
+
+    def confidence_after(source_name: str) -> tuple[Confidence, int]:
+        pulling.clock.advance(hours=1)
+        run = pulling.runner.run(pulling.sources.get(source_name))
+        assert run is not None and run.outcome is RunOutcome.SUCCEEDED, run
+        found = pulling.search.current(IocType.DOMAIN, "shared.example.com")
+        assert found is not None
+        return found.confidence, run.counts.updated
+
+    assert confidence_after(trusted.name) == (Confidence.HIGH, 0)
+    assert confidence_after(loose.name) == (Confidence.LOW, 1)
+    assert confidence_after(trusted.name) == (Confidence.HIGH, 1)
+    reporters = pulling.sources.reporters(IocType.DOMAIN, "shared.example.com")
+    assert sorted(r["source"] for r in reporters) == ["loose", "trusted"]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import Engine, select
 
@@ -135,3 +136,41 @@ def test_worker_once_runs_due_sources(
         assert (result.exit_code, result.output.strip()) == (1, "2 source runs, 1 failed")
     # Nothing is due again before its interval.
     assert run("worker", "--once").output.strip() == "0 source runs, 0 failed"
+
+
+def test_export_command_filters_by_source(
+    iocfeed_cli: Callable[..., Any], feeds: FeedServer
+) -> None:
+    run = iocfeed_cli
+    for name, body in (
+        ("one", "a.example.com\nshared.example.com\n"),
+        ("two", "shared.example.com\n"),
+    ):
+        run("sources", "add", name, "--kind", "text", "--url", feeds.serve(f"/{name}.txt", body))
+        assert run("sources", "run", name).exit_code == 0
+    for names, expected in (
+        (["two"], {"shared.example.com"}),
+        (["one"], {"a.example.com", "shared.example.com"}),
+        (["one", "two"], {"a.example.com", "shared.example.com"}),
+    ):
+        options = [part for name in names for part in ("--source", name)]
+        result = run("export", *options)
+        assert result.exit_code == 0, result.output
+        objects = orjson.loads(result.stdout)["objects"]
+        found = {o["name"].rsplit(" ", 1)[-1] for o in objects if o["type"] == "indicator"}
+        assert found == expected
+
+
+def test_source_commands_never_print_credentials_of_a_url(
+    iocfeed_cli: Callable[..., Any], feeds: FeedServer
+) -> None:
+    run = iocfeed_cli
+    url = feeds.url("/gone").replace("://", "://bob:hunter2@") + "?api_key=s3cret"
+    added = run("sources", "add", "secretive", "--kind", "text", "--url", url)
+    assert added.exit_code == 0, added.output
+    results = [added, run("sources", "run", "secretive")]
+    results += [run("sources", "list"), run("sources", "show", "secretive")]
+    assert results[1].exit_code == 1
+    for result in results:
+        assert "hunter2" not in result.output and "s3cret" not in result.output
+    assert "api_key=***" in results[3].output

@@ -57,7 +57,7 @@ def test_filters(store: IndicatorStore, search: IndicatorSearch) -> None:
         (IndicatorQuery(tag="emotet"), {"198.51.100.1"}),
         (IndicatorQuery(technique="T1071.001"), {"c2.example"}),
         (IndicatorQuery(confidences=frozenset({Confidence.LOW})), {"198.51.100.2"}),
-        (IndicatorQuery(source="osint"), {"198.51.100.2"}),
+        (IndicatorQuery(sources=frozenset({"osint"})), {"198.51.100.2"}),
         (IndicatorQuery(text="beacon"), {"c2.example"}),
         (IndicatorQuery(text="c2.ex"), {"c2.example", "http://c2.example/x"}),
         (IndicatorQuery(max_tlp=Tlp.GREEN), {"198.51.100.1", "198.51.100.2"}),

@@ -498,7 +498,7 @@ def test_openapi_documents_every_parameter(shared: Site) -> None:
     operation = shared.client.get("/openapi.json").json()["paths"][URL]["get"]
     documented = {p["name"]: p for p in operation["parameters"]}
     assert set(documented) == {
-        "type", "since", "limit", "format", "include_identity", "include_markings", "tlp",
+        "type", "since", "source", "limit", "format", "include_identity", "include_markings", "tlp",
         "include_observables", "tlp_version",
     }  # fmt: skip
     assert all(p["description"] for p in documented.values())

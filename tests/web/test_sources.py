@@ -106,3 +106,44 @@ def test_a_dropped_indicator_is_revoked_and_its_revoked_version_reaches_taxii(
     kept = [o for o in objects if "kept.example.com" in o["pattern"]]
     assert [o.get("revoked", False) for o in dropped] == [True]
     assert [o.get("revoked", False) for o in kept] == [False]
+
+
+def _exported(response: Any) -> set[str]:
+    assert response.status_code == 200, response.text
+    objects = response.json()["objects"]
+    return {o["name"].rsplit(" ", 1)[-1] for o in objects if o["type"] == "indicator"}
+
+
+def test_export_by_source_matches_every_source_that_reported_it(
+    site: Site, feeds: FeedServer
+) -> None:
+    shared = "http://27.215.214.134:60116/i"
+    listed = feeds.serve("/second.txt", f"{shared}\nb.example.org\n")
+    dump = feeds.serve("/csv_recent/", URLHAUS)
+    post(site, "/api/v1/sources", {"name": "urlhaus", "kind": "urlhaus", "url": dump})
+    post(site, "/api/v1/sources", {"name": "second", "kind": "text", "url": listed})
+    for name in ("urlhaus", "second"):
+        assert post(site, f"/api/v1/sources/{name}/run", None).json()["outcome"] == "succeeded"
+    export = "/api/v1/export/stix"
+    by_urlhaus = _exported(site.get(export, params={"source": "urlhaus"}))
+    by_second = _exported(site.get(export, params={"source": "second"}))
+    both = _exported(site.get(export, params=[("source", "urlhaus"), ("source", "second")]))
+    assert len(by_urlhaus) == 40
+    assert by_second == {shared, "b.example.org"}
+    assert both == by_urlhaus | by_second and len(both) == 41
+    assert _exported(site.get(export, params={"source": "nobody"})) == set()
+    empty = site.get(export, params={"source": " "})
+    assert empty.status_code == 400
+    assert "source" in empty.json()["message"]
+
+
+def test_credentials_in_a_source_url_are_redacted_everywhere(site: Site, feeds: FeedServer) -> None:
+    url = feeds.url("/gone").replace("://", "://bob:hunter2@") + "?token=s3cret"
+    created = post(site, "/api/v1/sources", {"name": "secretive", "kind": "text", "url": url})
+    assert created.status_code == 201, created.text
+    run = post(site, "/api/v1/sources/secretive/run", None)
+    assert run.json()["outcome"] == "failed"
+    shown = site.get("/api/v1/sources/secretive")
+    for response in (created, run, site.get("/api/v1/sources"), shown):
+        assert "hunter2" not in response.text and "s3cret" not in response.text
+    assert shown.json()["url"].endswith("/gone?token=***")

@@ -59,6 +59,13 @@ def export(
         str | None,
         typer.Option(help="Only indicators changed at or after this ISO 8601 time."),
     ] = None,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            help="Only indicators one of these sources reported (exact name; repeatable).",
+        ),
+    ] = None,
     limit: Annotated[
         int, typer.Option(help="Maximum number of IOCs (1 to the server's maximum, 1000).")
     ] = DEFAULT_LIMIT,
@@ -98,6 +105,7 @@ def export(
             asked = parse_export_request(
                 type=type,
                 since=since,
+                source=source,
                 limit=limit,
                 format=format,
                 include_identity=identity,

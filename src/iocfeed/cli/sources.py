@@ -24,6 +24,7 @@ from iocfeed.sources.model import (
     check_url,
     describe,
     parse_credentials,
+    redact,
 )
 from iocfeed.worker.runs import SourceRunner
 
@@ -115,13 +116,13 @@ def list_sources(ctx: typer.Context) -> None:
         table.add_row(
             source.name,
             source.kind.value,
-            source.url,
+            redact(source.url),
             str(source.interval_seconds),
             "enabled" if source.enabled else "disabled",
             f"{last.outcome.value} {last.started.isoformat(timespec='seconds')}"
             if last
             else "never",
-            (last.error or "") if last else "",
+            redact(last.error or "") if last else "",
         )
     out.print(table)
 
@@ -148,7 +149,7 @@ def show(
             f"  {run.started.isoformat(timespec='seconds')} {run.outcome.value}: "
             f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged, "
             f"{counts.rejected} rejected, {counts.revoked} revoked"
-            + (f" — {run.error}" if run.error else ""),
+            + (f" — {redact(run.error)}" if run.error else ""),
             highlight=False,
             soft_wrap=True,
         )
@@ -175,7 +176,7 @@ def run(
         highlight=False,
     )
     if result.failed:
-        raise fail(f"{source.name}: {result.error}")
+        raise fail(f"{source.name}: {redact(result.error or '')}")
 
 
 def _toggle(ctx: typer.Context, name: str, enabled: bool) -> None:

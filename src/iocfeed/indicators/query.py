@@ -53,7 +53,7 @@ class IndicatorQuery:
     ``modified_since`` is inclusive. ``max_tlp`` hides every version whose own TLP, or
     whose indicator's current TLP, is above what the key's plan may receive (SPEC §4).
     ``submitted_only`` keeps the versions posted to the TAXII Submissions collection.
-    ``source`` matches the version's own source or provenance; ``reported_by`` matches
+    ``sources`` matches the version's own source or provenance; ``reported_by`` matches
     provenance alone (the indicators that source reported, every version of each).
     """
 
@@ -65,8 +65,8 @@ class IndicatorQuery:
     confidences: frozenset[Confidence] = frozenset()
     tag: str | None = None
     technique: str | None = None
-    source: str | None = None
     reported_by: str | None = None
+    sources: frozenset[str] = frozenset()
     text: str | None = None
     status: Status | None = None
     max_tlp: Tlp = Tlp.RED

@@ -15,18 +15,23 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from itertools import chain
 
 import orjson
 
+from iocfeed.errors import InvalidIndicator
 from iocfeed.formats.delimited import read_csv
 from iocfeed.formats.stixbundle import read_stix
 from iocfeed.formats.text import read_text
-from iocfeed.indicators.model import Notice, RawIndicator, Rejected
+from iocfeed.indicators.model import IocType, Notice, RawIndicator, Rejected
+from iocfeed.indicators.normalize import resolve_type
 from iocfeed.sources.model import SourceKind, SourceSettings
 
 Record = RawIndicator | Rejected | Notice
 KindReader = Callable[[Iterable[str], SourceSettings], Iterator[Record]]
+LineReader = Callable[[Iterable[str], int], Iterator[Record]]
+"""Reads any run of a feed's lines, numbered from its second argument (picklable)."""
 
 # Lines that are comments in blocklists: shell/CSV '#', AdBlock '!', zone-file ';'.
 _COMMENT_MARKS = ("#", "!", ";", "//")
@@ -38,20 +43,20 @@ def _strip(line: str) -> str:
 
 def read_text_list(lines: Iterable[str], _settings: SourceSettings) -> Iterator[Record]:
     """One value per line, defanged or not; comment lines skipped (line numbers kept)."""
-    return read_text(
-        "\n" if _strip(line).lstrip().startswith(_COMMENT_MARKS) else line for line in lines
-    )
+    return _text_lines(lines, 1)
 
 
 def read_stix_bundle(lines: Iterable[str], _settings: SourceSettings) -> Iterator[Record]:
     return read_stix(lines)
 
 
-def _data_rows(lines: Iterable[str], delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
+def _data_rows(
+    lines: Iterable[str], delimiter: str = ",", first_line: int = 1
+) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of every non-blank row that is not a ``#`` comment."""
     numbered = (
         (number, line)
-        for number, line in enumerate(lines, 1)
+        for number, line in enumerate(lines, first_line)
         if line.strip() and not line.lstrip().startswith("#")
     )
     for number, line in numbered:
@@ -141,17 +146,36 @@ def _commented_header(
 
 def read_urlhaus(lines: Iterable[str], settings: SourceSettings) -> Iterator[Record]:
     """URLhaus CSV dumps (commented header ``# id,dateadded,url,…``) or text dumps."""
+    read, everything = _urlhaus_reader(lines)
+    return read(everything, 1)
+
+
+def _urlhaus_reader(lines: Iterable[str]) -> tuple[LineReader, Iterator[str]]:
+    """The reader of this dump's lines (by its commented header), and every line."""
     header, everything = _commented_header(lines, "dateadded")
     if header is None:  # a text dump: one URL per line
-        for number, line in enumerate(everything, 1):
-            text = line.strip()
-            if text and not text.startswith("#"):
-                yield RawIndicator(line=number, value=text, type="url")
-        return
+        return _urlhaus_text, everything
     if "url" not in header:
+        return _no_url_column, everything
+    return partial(_urlhaus_rows, header), everything
+
+
+def _urlhaus_text(lines: Iterable[str], first_line: int) -> Iterator[Record]:
+    for number, line in enumerate(lines, first_line):
+        text = line.strip()
+        if text and not text.startswith("#"):
+            yield RawIndicator(line=number, value=text, type="url")
+
+
+def _no_url_column(_lines: Iterable[str], first_line: int) -> Iterator[Record]:
+    if first_line == 1:
         yield Rejected(1, "the URLhaus header names no url column", "", True)
-        return
-    for number, cells in _data_rows(everything):
+
+
+def _urlhaus_rows(
+    header: dict[str, int], lines: Iterable[str], first_line: int
+) -> Iterator[Record]:
+    for number, cells in _data_rows(lines, first_line=first_line):
         get = _getter(header, cells)
         url = get("url")
         if url is None:
@@ -334,3 +358,56 @@ READERS: dict[SourceKind, KindReader] = {
     SourceKind.THREATFOX: read_threatfox,
 }
 """The kinds read from one downloaded document (MISP and TAXII fetch several)."""
+
+
+def line_reader(
+    kind: SourceKind, lines: Iterable[str], settings: SourceSettings
+) -> tuple[LineReader, Iterator[str]] | None:
+    """For a feed whose lines can be read in pieces (one record per line once its head is
+    known): the reader of any run of its lines, and every line. None for the other kinds.
+
+    Large feeds of these kinds are read and validated by worker processes, like ``iocfeed
+    import`` reads large files (``iocfeed.ingest.ingest_lines``)."""
+    read: LineReader
+    if kind is SourceKind.URLHAUS:
+        read, everything = _urlhaus_reader(lines)
+    elif kind is SourceKind.TEXT:
+        read, everything = _text_lines, iter(lines)
+    else:
+        return None
+    if settings.types:
+        read = partial(_typed, read, settings.types)
+    return read, everything
+
+
+def _text_lines(lines: Iterable[str], first_line: int) -> Iterator[Record]:
+    return read_text(
+        ("\n" if _strip(line).lstrip().startswith(_COMMENT_MARKS) else line for line in lines),
+        first_line,
+    )
+
+
+def _typed(
+    read: LineReader, wanted: frozenset[IocType], lines: Iterable[str], first_line: int
+) -> Iterator[Record]:
+    return of_types(read(lines, first_line), wanted)
+
+
+def of_types(records: Iterable[Record], wanted: frozenset[IocType]) -> Iterator[Record]:
+    """Only records of the wanted types (and every rejection, reported as usual)."""
+    for record in records:
+        if (
+            isinstance(record, RawIndicator)
+            and (found := _type_of(record)) is not None
+            and found not in wanted
+        ):
+            continue
+        yield record
+
+
+def _type_of(record: RawIndicator) -> IocType | None:
+    """The record's type; None for a value validation rejects (with its reason) anyway."""
+    try:
+        return resolve_type(record.type, record.value)
+    except InvalidIndicator:
+        return None

@@ -150,6 +150,22 @@ def check_url(url: str) -> str:
     return url
 
 
+REDACTED = "***"
+# The user information of a URL (``user:password@``), and query parameters named like a
+# secret (``apikey=``, ``access_token=``, ``auth=``, ``sig=``, ...).
+_USERINFO = re.compile(r"(?<=://)[^/?#@\s]+@")
+_SECRET_PARAMETER = re.compile(
+    r"(?i)([?&;](?:[\w.-]*(?:key|token|secret|passw(?:or)?d|pwd|auth|signature|credential)"
+    r"[\w.-]*|sig)=)[^&#\s'\"]*"
+)
+
+
+def redact(text: str) -> str:
+    """``text`` (a URL, or an error or log line naming one) with the credentials a URL may
+    carry replaced by ``***``: the user information and secret-looking query parameters."""
+    return _SECRET_PARAMETER.sub(r"\1" + REDACTED, _USERINFO.sub(REDACTED + "@", text))
+
+
 def check_interval(seconds: int) -> int:
     if seconds < MIN_INTERVAL_SECONDS:
         raise InvalidQuery(
@@ -178,6 +194,7 @@ class Source:
     name: str
     kind: SourceKind
     url: str
+    """As given, credentials and all: show ``redact(url)``."""
     interval_seconds: int
     enabled: bool
     credentials: Credentials | None = field(repr=False)
@@ -259,7 +276,7 @@ def describe(source: Source, runs: list[SourceRun] | None = None) -> dict[str, A
     body: dict[str, Any] = {
         "name": source.name,
         "kind": source.kind.value,
-        "url": source.url,
+        "url": redact(source.url),
         "interval": source.interval_seconds,
         "enabled": source.enabled,
         "credentials": source.credentials.described() if source.credentials else None,
@@ -283,5 +300,5 @@ def describe_run(run: SourceRun) -> dict[str, Any]:
         "unchanged": run.counts.unchanged,
         "rejected": run.counts.rejected,
         "revoked": run.counts.revoked,
-        "error": run.error,
+        "error": redact(run.error) if run.error else None,
     }

@@ -18,7 +18,7 @@ as "latest" the version that was latest then (``superseded_at`` NULL or later th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -59,10 +59,10 @@ v = versions.c
 DECODED_ROWS = 5000
 
 
-def _reported_by(name: str) -> ColumnElement[bool]:
-    """The indicator was reported by the source named ``name`` (``indicator_sources``)."""
+def _reported_by(names: Sequence[str]) -> ColumnElement[bool]:
+    """The indicator was reported by a source named in ``names`` (``indicator_sources``)."""
     return exists().where(
-        sources.c.name == name,
+        sources.c.name.in_(names),
         indicator_sources.c.source_id == sources.c.source_id,
         indicator_sources.c.type == v.type,
         indicator_sources.c.value == v.value,
@@ -100,10 +100,11 @@ def _filters(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
         where.append(_json_member(v.tags, query.tag))
     if query.technique is not None:
         where.append(_json_member(v.techniques, query.technique))
-    if query.source is not None:
-        where.append(or_(v.source == query.source, _reported_by(query.source)))
+    if query.sources:
+        names = sorted(query.sources)
+        where.append(or_(v.source.in_(names), _reported_by(names)))
     if query.reported_by is not None:
-        where.append(_reported_by(query.reported_by))
+        where.append(_reported_by([query.reported_by]))
     if query.text is not None:
         pattern = f"%{_like_escape(query.text.lower())}%"
         where.append(

@@ -4,6 +4,11 @@
 the source's own first and last seen, the run that last listed it, and how many successful
 runs of a full-dump source in a row have not listed it (``missing_after_run``).
 
+Provenance records who reported an indicator, not what each said: confidence (like TLP,
+description and ``valid_until``) combines by SPEC §1's merge rule, the newer report wins.
+The indicator carries the confidence of the source that listed it last (its own, or the
+source's default); a source that lists it again with the same confidence changes nothing.
+
 A run is claimed by a lease (``claim``): one UPDATE that succeeds only when no unexpired
 lease is held, so two workers, or a worker and ``iocfeed sources run``, never run one source
 at once on either database; a crashed worker's lease simply expires.

@@ -36,7 +36,8 @@ Errors share one JSON shape: `{"status", "error", "message", "parameter"?, "deta
 
 
 async def _sweep_expired(built: Services) -> None:
-    """Revoke indicators past ``valid_until`` periodically (SPEC §1)."""
+    """Revoke indicators past ``valid_until`` periodically (SPEC §1): only with
+    ``sweep_in_server``, for a deployment without ``iocfeed worker``, which sweeps."""
     interval = built.settings.expiry_sweep_seconds
     while True:
         try:
@@ -60,7 +61,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         # collector's full passes, which otherwise rescan it while pages are served.
         gc.freeze()
         sweeper = None
-        if settings.expiry_sweep_seconds > 0:
+        if settings.sweep_in_server and settings.expiry_sweep_seconds > 0:
             sweeper = asyncio.create_task(_sweep_expired(built))
         try:
             yield

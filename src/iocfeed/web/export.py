@@ -180,6 +180,16 @@ def export_stix(
             json_schema_extra={"format": "date-time"},
         ),
     ] = None,
+    source: Annotated[
+        list[str] | None,
+        Query(
+            description="Only indicators reported by one of these sources (exact names; "
+            "repeat the parameter for several): a source that reported an indicator counts "
+            "even when another source reported it since, as in `GET /api/v1/indicators`. "
+            "Default: every source.",
+            examples=[["urlhaus"]],
+        ),
+    ] = None,
     limit: Annotated[
         int | None,
         Query(
@@ -257,6 +267,7 @@ def export_stix(
     asked = parse_export_request(
         type=type,
         since=since,
+        source=source,
         limit=limit,
         format=format,
         include_identity=include_identity,

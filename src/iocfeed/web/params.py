@@ -92,6 +92,7 @@ def search_query(
         raise InvalidQuery("until is earlier than since", parameter="until")
     effective_since = clamp_to_lookback(asked_since, lookback_start)
     tag_text = _text(tag, "tag")
+    source_text = _text(source, "source")
     query = IndicatorQuery(
         types=parse_types(types),
         modified_since=effective_since,
@@ -99,7 +100,7 @@ def search_query(
         confidences=parse_confidences(confidence),
         tag=tag_text.lower() if tag_text is not None else None,
         technique=parse_technique(technique),
-        source=_text(source, "source"),
+        sources=frozenset({source_text}) if source_text is not None else frozenset(),
         text=_text(q, "q"),
         status=status,
         max_tlp=max_tlp,

@@ -31,6 +31,7 @@ from iocfeed.sources.model import (
     describe,
     describe_run,
     parse_credentials,
+    redact,
 )
 from iocfeed.web.auth import require_scope, services
 from iocfeed.web.params import invalid_body
@@ -134,7 +135,7 @@ async def create_source(request: Request, principal: SourcesAdmin) -> Response:
         built.audit.record(
             key_id=principal.key.key_id,
             action="sources.create",
-            parameters={"name": source.name, "kind": source.kind.value, "url": source.url},
+            parameters={"name": source.name, "kind": source.kind.value, "url": redact(source.url)},
             result_count=1,
             now=now,
         )

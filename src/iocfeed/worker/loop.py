@@ -1,5 +1,8 @@
 """The worker: runs due sources and the expiry sweep, on a short poll, until stopped.
 
+The expiry sweep runs here, not in the web process (unless ``sweep_in_server``): at the
+first pass, then every ``expiry_sweep_seconds``.
+
 Any number of workers may share one database: a source is run by whichever worker claims
 its lease first (``store.sources``), and only while it is still due, so each due source
 runs once; a crashed worker's lease expires and the source is picked up again.
@@ -9,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from iocfeed.services import Services
 from iocfeed.sources.model import SourceRun
@@ -21,6 +25,7 @@ log = logging.getLogger("iocfeed.worker")
 @dataclass
 class Worker:
     services: Services
+    _last_sweep: float | None = field(default=None, init=False)
 
     @property
     def runner(self) -> SourceRunner:
@@ -40,13 +45,24 @@ class Worker:
                 run.counts.revoked,
                 f" ({run.error})" if run.error else "",
             )
+        self._sweep()
+        return runs
+
+    def _sweep(self) -> None:
+        """Revoke indicators past ``valid_until``, when the sweep is due (SPEC §1)."""
+        interval = self.services.settings.expiry_sweep_seconds
+        started = time.monotonic()
+        if interval <= 0 or (
+            self._last_sweep is not None and started - self._last_sweep < interval
+        ):
+            return
+        self._last_sweep = started
         try:
             expired = self.services.indicators.expire_due(self.services.clock.now())
             if expired:
                 log.info("revoked %d expired indicators", expired)
         except Exception:  # the sweep must outlive a database hiccup
             log.exception("expiry sweep failed")
-        return runs
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
         while not stop.is_set():

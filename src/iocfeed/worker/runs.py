@@ -16,8 +16,8 @@ from __future__ import annotations
 import io
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,13 +25,13 @@ import orjson
 
 from iocfeed.clock import Clock
 from iocfeed.config import Settings
-from iocfeed.errors import InvalidIndicator, IocfeedError, NotFound, SourceFailed
+from iocfeed.errors import IocfeedError, NotFound, SourceFailed
 from iocfeed.formats.stixbundle import read_stix
 from iocfeed.indicators.merge import Writer
 from iocfeed.indicators.model import IndicatorInput, IocType, Notice, RawIndicator, Rejected
-from iocfeed.indicators.normalize import RecordDefaults, resolve_type
-from iocfeed.ingest import ImportSummary, ingest
-from iocfeed.sources.kinds import READERS
+from iocfeed.indicators.normalize import RecordDefaults
+from iocfeed.ingest import ImportSummary, Parallelism, ingest, ingest_lines
+from iocfeed.sources.kinds import READERS, line_reader, of_types
 from iocfeed.sources.misp import changed_events, read_event
 from iocfeed.sources.model import (
     FULL_DUMP_KINDS,
@@ -40,6 +40,7 @@ from iocfeed.sources.model import (
     Source,
     SourceKind,
     SourceRun,
+    redact,
 )
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.store.indicators import IndicatorStore, Loaded
@@ -48,6 +49,21 @@ from iocfeed.worker import taxii_pull
 from iocfeed.worker.downloads import Limits, download
 
 log = logging.getLogger("iocfeed.sources")
+
+
+class _Redacting(logging.Filter):
+    """Log records, tracebacks included, without the credentials a URL may carry: those
+    of this module and of the HTTP clients that log the URLs they fetch."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+for _logger in (log, *map(logging.getLogger, ("httpx", "urllib3", "taxii2client"))):
+    _logger.addFilter(_Redacting())
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -57,6 +73,8 @@ class SourceRunner:
     clock: Clock
     indicators: IndicatorStore
     sources: SourceStore
+    parallel: Parallelism = field(default_factory=Parallelism)
+    """How large line-by-line feeds are spread over worker processes (``ingest_lines``)."""
 
     @property
     def lease(self) -> timedelta:
@@ -100,7 +118,7 @@ class SourceRunner:
 
     def _failed(self, run_id: int, message: str) -> SourceRun:
         return self.sources.finish_run(
-            run_id, self.clock.now(), RunOutcome.FAILED, RunCounts(), message
+            run_id, self.clock.now(), RunOutcome.FAILED, RunCounts(), redact(message)
         )
 
     def _pull(
@@ -225,23 +243,33 @@ class SourceRunner:
         return RunOutcome.SUCCEEDED, counts, {**source.checkpoint, "added_after": newest}
 
     def _store(self, source: Source, run_id: int, path: Path) -> ImportSummary:
+        """A downloaded feed into the store; feeds read line by line (URLhaus, text) are read
+        and validated by worker processes when large, as ``iocfeed import`` does."""
         with path.open("rb") as binary:
             text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace", newline="")
-            return self._ingest(source, run_id, READERS[source.kind](text, source.settings))
+            split = line_reader(source.kind, text, source.settings)
+            if split is None:
+                return self._ingest(source, run_id, READERS[source.kind](text, source.settings))
+            read, lines = split
+            return ingest_lines(
+                lines,
+                read,
+                _RecordingStore(self.indicators, self.sources, source.source_id, run_id),
+                self.clock,
+                defaults=_defaults(source),
+                parallel=self.parallel,
+            )
 
     def _ingest(
         self, source: Source, run_id: int, records: Iterable[RawIndicator | Rejected | Notice]
     ) -> ImportSummary:
-        defaults = RecordDefaults(
-            confidence=source.settings.confidence,
-            tags=source.settings.tags,
-            source=source.name,
-            tlp=source.settings.tlp,
-        )
         store = _RecordingStore(self.indicators, self.sources, source.source_id, run_id)
         wanted = source.settings.types
         return ingest(
-            _of_types(records, wanted) if wanted else records, store, self.clock, defaults=defaults
+            of_types(records, wanted) if wanted else records,
+            store,
+            self.clock,
+            defaults=_defaults(source),
         )
 
     def _revoke_dropped(self, source: Source, run_id: int) -> int:
@@ -259,30 +287,17 @@ class SourceRunner:
         return revoked
 
 
+def _defaults(source: Source) -> RecordDefaults:
+    return RecordDefaults(
+        confidence=source.settings.confidence,
+        tags=source.settings.tags,
+        source=source.name,
+        tlp=source.settings.tlp,
+    )
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def _of_types(
-    records: Iterable[RawIndicator | Rejected | Notice], wanted: frozenset[IocType]
-) -> Iterator[RawIndicator | Rejected | Notice]:
-    """Only records of the wanted types (and every rejection, reported as usual)."""
-    for record in records:
-        if (
-            isinstance(record, RawIndicator)
-            and (found := _type_of(record)) is not None
-            and found not in wanted
-        ):
-            continue
-        yield record
-
-
-def _type_of(record: RawIndicator) -> IocType | None:
-    """The record's type; None for a value validation rejects (with its reason) anyway."""
-    try:
-        return resolve_type(record.type, record.value)
-    except InvalidIndicator:
-        return None
 
 
 class _RecordingStore(IndicatorStore):
