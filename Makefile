@@ -32,7 +32,7 @@ run: install  ## Load demo data into ./iocfeed.db, serve it on http://127.0.0.1:
 	$(BIN)/iocfeed serve --host $(HOST) --port $(PORT)
 
 test: install  ## Run the whole test suite (SQLite, PostgreSQL, Redis, outside STIX/TAXII judges)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 check: install  ## Lint, type-check and check the layering
 	$(BIN)/ruff check src tests bench
