@@ -115,6 +115,8 @@ def parse_sources(raw: str | Sequence[str] | None) -> frozenset[str]:
             parameter="source",
         )
     for name in names:
+        if "\x00" in name:  # cannot be stored, so cannot match (and PostgreSQL refuses it)
+            raise InvalidQuery("source must not contain NUL (%00)", parameter="source")
         if not name.strip() or len(name) > MAX_SOURCE_LENGTH:
             raise InvalidQuery(
                 f"source must be a source name of 1 to {MAX_SOURCE_LENGTH} characters, "

@@ -84,6 +84,12 @@ def test_400_nul_in_a_text_filter(site: Site, parameter: str) -> None:
     assert_error(response, 400, "invalid_query", parameter=parameter, message="NUL")
 
 
+@pytest.mark.parametrize("value", ["%00", "evil%00"])
+def test_400_nul_in_an_export_source(site: Site, value: str) -> None:
+    response = site.get(f"/api/v1/export/stix?source={value}")
+    assert_error(response, 400, "invalid_query", parameter="source", message="NUL")
+
+
 @pytest.mark.parametrize(
     ("who", "message"),
     [
