@@ -6,6 +6,7 @@
     ├── LimitExceeded         a request over a configured cap (page size)
     │   └── BodyTooLarge      a request body over the configured size
     ├── NotFound              no such indicator, object, collection, status or key
+    ├── Conflict              an operation that clashes with one in progress elsewhere
     ├── Unauthenticated       no key, an unknown key, an expired or a revoked key
     ├── Forbidden             a valid key whose plan lacks the scope
     ├── RateLimited           a key over its plan's request rate
@@ -55,6 +56,10 @@ class BodyTooLarge(LimitExceeded):
 
 class NotFound(IocfeedError):
     """The thing asked for does not exist (or is not visible to this key)."""
+
+
+class Conflict(IocfeedError):
+    """An operation that clashes with one in progress elsewhere (a source being run)."""
 
 
 class Unauthenticated(IocfeedError):

@@ -3,6 +3,7 @@ revoked version of an indicator a source dropped reaches TAXII."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from iocfeed.taxii.collections import ALL_COLLECTION_ID
@@ -147,3 +148,17 @@ def test_credentials_in_a_source_url_are_redacted_everywhere(site: Site, feeds: 
     for response in (created, run, site.get("/api/v1/sources"), shown):
         assert "hunter2" not in response.text and "s3cret" not in response.text
     assert shown.json()["url"].endswith("/gone?token=***")
+
+
+def test_running_a_source_another_worker_holds_is_a_409(site: Site, feeds: FeedServer) -> None:
+    url = feeds.serve("/held.txt", "evil.example.com\n")
+    created = post(site, "/api/v1/sources", {"name": "held", "kind": "text", "url": url})
+    assert created.status_code == 201
+    store = site.services.sources
+    held = store.get("held")
+    assert store.claim(held.source_id, site.clock.now(), timedelta(minutes=10))
+    busy = post(site, "/api/v1/sources/held/run", None)
+    assert busy.status_code == 409
+    assert busy.json()["error"] == "conflict"
+    assert busy.json()["message"] == "source held is being run elsewhere"
+    assert store.runs(held.source_id) == []

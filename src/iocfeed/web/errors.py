@@ -26,6 +26,7 @@ from starlette.routing import Match
 from iocfeed.errors import (
     BodyTooLarge,
     ConfigurationError,
+    Conflict,
     DependencyUnavailable,
     Forbidden,
     InvalidIndicator,
@@ -53,6 +54,7 @@ STATUS: tuple[tuple[type[IocfeedError], int, str], ...] = (
     (Unauthenticated, 401, "unauthenticated"),
     (Forbidden, 403, "forbidden"),
     (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
     (NotAcceptable, 406, "not_acceptable"),
     (UnsupportedMediaType, 415, "unsupported_media_type"),
     (RateLimited, 429, "rate_limited"),

@@ -75,6 +75,7 @@ _ERRORS: dict[int, str] = {
     403: "The key's plan lacks the scope this endpoint needs; the message names the plan "
     "that has it.",
     404: "No such indicator (or not visible to this key's plan), key or endpoint.",
+    409: "The operation clashes with one in progress elsewhere (a source being run).",
     413: "The request body is larger than the server's limit.",
     415: "The request body is not JSON.",
     422: "The request is malformed: not JSON, the wrong shape, or a value of the wrong type.",

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from iocfeed.auth.access import Principal
 from iocfeed.config import Scope
+from iocfeed.errors import Conflict
 from iocfeed.indicators.model import IocType
 from iocfeed.indicators.normalize import normalize_tags, parse_confidence, parse_tlp
 from iocfeed.sources.model import (
@@ -164,21 +165,14 @@ def show_source(request: Request, principal: SourcesAdmin, name: Annotated[str, 
     description="Runs the source once and answers with the run (outcome, counts, error). "
     "409 when it is being run elsewhere. Needs the `admin:sources` scope.",
     response_model=None,
-    responses=error_responses(401, 403, 404, 429),
+    responses=error_responses(401, 403, 404, 409, 429),
 )
 def run_source(request: Request, principal: SourcesAdmin, name: Annotated[str, _NAME]) -> Response:
     built = services(request)
     source = built.sources.get(name)
     run = SourceRunner(built.settings, built.clock, built.indicators, built.sources).run(source)
     if run is None:
-        return json_response(
-            {
-                "status": 409,
-                "error": "conflict",
-                "message": f"source {source.name} is being run elsewhere",
-            },
-            status_code=409,
-        )
+        raise Conflict(f"source {source.name} is being run elsewhere")
     built.audit.record(
         key_id=principal.key.key_id,
         action="sources.run",
