@@ -3,6 +3,8 @@ remove). ``run`` pulls one source now, in the foreground, and exits 1 if the run
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -16,6 +18,7 @@ from iocfeed.sources.model import (
     DEFAULT_API_KEY_HEADER,
     DEFAULT_INTERVAL_SECONDS,
     NewSource,
+    RunCounts,
     SourceKind,
     SourceSettings,
     check_columns,
@@ -29,6 +32,22 @@ from iocfeed.sources.model import (
 from iocfeed.worker.runs import SourceRunner
 
 app = typer.Typer(help="Feeds pulled on a schedule: TAXII, MISP, abuse.ch, CSV and text lists.")
+
+
+@contextmanager
+def _exit_on_error(code: int = 1) -> Iterator[None]:
+    """An iocfeed error inside becomes the command's exit ``code`` with its message."""
+    try:
+        yield
+    except IocfeedError as error:
+        raise fail(error.message, code) from error
+
+
+def _counts(counts: RunCounts) -> str:
+    return (
+        f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged, "
+        f"{counts.rejected} rejected, {counts.revoked} revoked"
+    )
 
 
 def _columns(pairs: list[str]) -> dict[str, int | str]:
@@ -76,7 +95,7 @@ def add(
     ] = None,
 ) -> None:
     """Add a source; it runs when next due (or now with `iocfeed sources run NAME`)."""
-    try:
+    with _exit_on_error(2):
         new = NewSource(
             name=check_name(name),
             kind=kind,
@@ -93,13 +112,9 @@ def add(
                 columns=check_columns(_columns(column or [])),
             ),
         )
-    except IocfeedError as error:
-        raise fail(error.message, 2) from error
     built = services(ctx)
-    try:
+    with _exit_on_error():
         source = built.sources.add(new, built.clock.now())
-    except IocfeedError as error:
-        raise fail(error.message) from error
     out.print(
         f"added source {source.name} ({source.kind.value}, every {source.interval_seconds} s)"
     )
@@ -135,21 +150,16 @@ def show(
 ) -> None:
     """A source's settings and its latest runs."""
     built = services(ctx)
-    try:
+    with _exit_on_error():
         source = built.sources.get(name)
-    except IocfeedError as error:
-        raise fail(error.message) from error
     body = describe(source)
     for key, value in body.items():
         out.print(f"{key}: {value}", highlight=False)
     out.print("runs (newest first):")
     for run in built.sources.runs(source.source_id, limit=runs):
-        counts = run.counts
         out.print(
             f"  {run.started.isoformat(timespec='seconds')} {run.outcome.value}: "
-            f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged, "
-            f"{counts.rejected} rejected, {counts.revoked} revoked"
-            + (f" — {redact(run.error)}" if run.error else ""),
+            f"{_counts(run.counts)}" + (f" — {redact(run.error)}" if run.error else ""),
             highlight=False,
             soft_wrap=True,
         )
@@ -161,18 +171,14 @@ def run(
 ) -> None:
     """Run the source once now, in the foreground; exit 1 if the run failed."""
     built = services(ctx)
-    try:
+    with _exit_on_error():
         source = built.sources.get(name)
-    except IocfeedError as error:
-        raise fail(error.message) from error
     runner = SourceRunner(built.settings, built.clock, built.indicators, built.sources)
     result = runner.run(source)
     if result is None:
         raise fail(f"source {name} is being run by another process")
-    counts = result.counts
     out.print(
-        f"{source.name}: {result.outcome.value}: {counts.added} added, {counts.updated} updated, "
-        f"{counts.unchanged} unchanged, {counts.rejected} rejected, {counts.revoked} revoked",
+        f"{source.name}: {result.outcome.value}: {_counts(result.counts)}",
         highlight=False,
     )
     if result.failed:
@@ -181,10 +187,8 @@ def run(
 
 def _toggle(ctx: typer.Context, name: str, enabled: bool) -> None:
     built = services(ctx)
-    try:
+    with _exit_on_error():
         source = built.sources.set_enabled(name, enabled)
-    except IocfeedError as error:
-        raise fail(error.message) from error
     out.print(f"{source.name} {'enabled' if enabled else 'disabled'}")
 
 
@@ -210,8 +214,6 @@ def remove(
 ) -> None:
     """Forget the source and its runs; the indicators it brought stay."""
     built = services(ctx)
-    try:
+    with _exit_on_error():
         source = built.sources.remove(name)
-    except IocfeedError as error:
-        raise fail(error.message) from error
     err.print(f"removed source {source.name}")
