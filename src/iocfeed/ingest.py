@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from iocfeed.clock import Clock
 from iocfeed.errors import InvalidIndicator
-from iocfeed.formats.delimited import CsvRow, csv_records, csv_rows
+from iocfeed.formats.delimited import csv_records, csv_rows
 from iocfeed.formats.detect import Format
 from iocfeed.formats.jsonlines import read_jsonl
 from iocfeed.formats.reader import READERS
@@ -217,25 +217,22 @@ def ingest_stream(
     and text inputs are read and validated by worker processes meanwhile (see the module
     docstring). ``parallel`` defaults to ``Parallelism()``.
     """
-    parallel = parallel or Parallelism()
     defaults = defaults or RecordDefaults()
-    stream = iter(lines)
-    can_split = parallel.workers > 0 and fmt in _CHUNK_READERS
-    head = list(islice(stream, parallel.min_lines)) if can_split else []
-    if not can_split or len(head) < parallel.min_lines:
-        return ingest(
-            READERS[fmt](chain(head, stream) if head else lines),
-            store,
-            clock,
-            defaults=defaults,
-            batch_size=batch_size,
-            on_progress=on_progress,
-            on_rejected=on_rejected,
-        )
-    loader = _Loader(store, clock, batch_size, on_progress, on_rejected)
-    chunks = _chunks(chain(head, stream), fmt, defaults, parallel.chunk_lines)
-    _load_in_parallel(chunks, loader, parallel)
-    return loader.finish()
+    return _ingest_in_chunks(
+        lines,
+        READERS[fmt],
+        lambda rest, size: _chunks(
+            csv_rows(rest) if fmt is Format.CSV else rest, _CHUNK_READERS[fmt], defaults, size
+        ),
+        store,
+        clock,
+        defaults=defaults,
+        batch_size=batch_size,
+        on_progress=on_progress,
+        on_rejected=on_rejected,
+        # Formats that cannot be cut (a JSON document, a STIX bundle) are read here.
+        parallel=(parallel or Parallelism()) if fmt in _CHUNK_READERS else Parallelism(workers=0),
+    )
 
 
 def ingest_lines(
@@ -254,13 +251,42 @@ def ingest_lines(
     read any run of consecutive lines on its own (numbering them from ``first_line``), and
     be picklable (a module-level function, or a ``functools.partial`` of one), since large
     inputs are read and validated by worker processes in chunks of lines."""
-    parallel = parallel or Parallelism()
     defaults = defaults or RecordDefaults()
+    return _ingest_in_chunks(
+        lines,
+        lambda rest: read(rest, 1),
+        lambda rest, size: _chunks(rest, read, defaults, size),
+        store,
+        clock,
+        defaults=defaults,
+        batch_size=batch_size,
+        on_progress=on_progress,
+        on_rejected=on_rejected,
+        parallel=parallel or Parallelism(),
+    )
+
+
+def _ingest_in_chunks(
+    lines: Iterable[str],
+    read_all: Callable[[Iterable[str]], Iterable[RawIndicator | Rejected | Notice]],
+    chunks: Callable[[Iterator[str], int], Iterator[_Chunk]],
+    store: IndicatorStore,
+    clock: Clock,
+    *,
+    defaults: RecordDefaults,
+    batch_size: int,
+    on_progress: Callable[[ImportSummary], None] | None,
+    on_rejected: Callable[[Rejected], None] | None,
+    parallel: Parallelism,
+) -> ImportSummary:
+    """Small inputs read in this process with ``read_all``; large ones cut by ``chunks``
+    into pieces of ``parallel.chunk_lines`` that worker processes read and validate."""
     stream = iter(lines)
     head = list(islice(stream, parallel.min_lines)) if parallel.workers > 0 else []
+    rest = chain(head, stream)
     if parallel.workers == 0 or len(head) < parallel.min_lines:
         return ingest(
-            read(chain(head, stream), 1),
+            read_all(rest),
             store,
             clock,
             defaults=defaults,
@@ -269,9 +295,7 @@ def ingest_lines(
             on_rejected=on_rejected,
         )
     loader = _Loader(store, clock, batch_size, on_progress, on_rejected)
-    _load_in_parallel(
-        _line_chunks(chain(head, stream), read, defaults, parallel.chunk_lines), loader, parallel
-    )
+    _load_in_parallel(chunks(rest, parallel.chunk_lines), loader, parallel)
     return loader.finish()
 
 
@@ -396,23 +420,11 @@ _input_fields = attrgetter(*(f.name for f in fields(IndicatorInput)))
 
 
 def _chunks(
-    lines: Iterator[str], fmt: Format, defaults: RecordDefaults, size: int
+    items: Iterator[Any], read: ChunkReader, defaults: RecordDefaults, size: int
 ) -> Iterator[_Chunk]:
-    """The input cut into chunks of ``size`` lines (CSV: ``size`` parsed rows)."""
-    items: Iterator[str] | Iterator[CsvRow | Rejected | Notice] = (
-        csv_rows(lines) if fmt is Format.CSV else lines
-    )
+    """The input cut into chunks of ``size`` items (lines; CSV: parsed rows)."""
     first_line = 1
     while piece := list(islice(items, size)):
-        yield _Chunk(_CHUNK_READERS[fmt], first_line, piece, defaults)
-        first_line += len(piece)
-
-
-def _line_chunks(
-    lines: Iterator[str], read: ChunkReader, defaults: RecordDefaults, size: int
-) -> Iterator[_Chunk]:
-    first_line = 1
-    while piece := list(islice(lines, size)):
         yield _Chunk(read, first_line, piece, defaults)
         first_line += len(piece)
 
