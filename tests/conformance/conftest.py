@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -58,18 +60,9 @@ class LiveServer:
         return {item.stix_id for item in self.services.search.iter_newest_first(query, now=now)}
 
 
-def serve(directory: Path) -> Iterator[LiveServer]:
-    url = sqlite_url(directory)
-    engine = open_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    app = create_app(Settings(database_url=url, expiry_sweep_seconds=0, access_log=False))
-    services: Services = app.state.services
-    now = datetime.now(UTC)
-    demo = generate(COUNT, seed=11, now=now)
-    for index in range(COUNT // BATCH):  # several batches: several date_added runs
-        services.indicators.write(list(islice(demo, BATCH)), now - timedelta(hours=index))
-    key = services.keys.create(name="conformance", plan="enterprise", now=now)[1]
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free loopback port; yields its base URL."""
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", ws="none", access_log=False
     )
@@ -83,10 +76,26 @@ def serve(directory: Path) -> Iterator[LiveServer]:
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", key, services)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+def serve(directory: Path) -> Iterator[LiveServer]:
+    url = sqlite_url(directory)
+    engine = open_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    app = create_app(Settings(database_url=url, expiry_sweep_seconds=0, access_log=False))
+    services: Services = app.state.services
+    now = datetime.now(UTC)
+    demo = generate(COUNT, seed=11, now=now)
+    for index in range(COUNT // BATCH):  # several batches: several date_added runs
+        services.indicators.write(list(islice(demo, BATCH)), now - timedelta(hours=index))
+    key = services.keys.create(name="conformance", plan="enterprise", now=now)[1]
+    with serving(app) as base:
+        yield LiveServer(base, key, services)
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,11 @@ PostgreSQL, and gets exactly the indicators that source reported."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-import uvicorn
 from taxii2client.v21 import Server, as_pages
 
 from iocfeed.config import Settings
@@ -20,7 +17,7 @@ from iocfeed.services import Services
 from iocfeed.sources.model import NewSource, SourceKind
 from iocfeed.taxii.collections import COLLECTIONS, FeedSource, source_collection
 from iocfeed.web.app import create_app
-from tests.conformance.conftest import KEY_TLP, REFERENCES
+from tests.conformance.conftest import KEY_TLP, REFERENCES, serving
 
 COUNT = 600
 PAGE = 100
@@ -68,22 +65,8 @@ def served(database_url: str) -> Iterator[Served]:
         seen = [(item.type, item.value, now, now) for item in reported[source.name]]
         services.sources.record_seen(added.source_id, run_id, seen)
     key = services.keys.create(name="conformance", plan="enterprise", now=now)[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield Served(f"http://127.0.0.1:{port}", key, services, reported)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    with serving(app) as base:
+        yield Served(base, key, services, reported)
 
 
 def test_the_client_lists_and_walks_each_source_collection(served: Served) -> None:

@@ -3,14 +3,11 @@ was added since its checkpoint (X-TAXII-Date-Added-Last)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from iocfeed.config import Settings
 from iocfeed.indicators.model import Confidence, IndicatorInput, IocType
@@ -20,19 +17,20 @@ from iocfeed.store.engine import open_engine
 from iocfeed.store.migrate import upgrade
 from iocfeed.taxii.collections import ALL_COLLECTION_ID
 from iocfeed.web.app import create_app
+from tests.conformance.conftest import serving
 from tests.conftest import sqlite_url
 from tests.sources.conftest import Pulling
 
 
 class Upstream:
-    def __init__(self, services: Services, port: int, key: str) -> None:
+    def __init__(self, services: Services, base: str, key: str) -> None:
         self.services = services
-        self.port = port
+        self.base = base
         self.key = key
 
     @property
     def collection(self) -> str:
-        return f"http://127.0.0.1:{self.port}/taxii2/api/collections/{ALL_COLLECTION_ID}/"
+        return f"{self.base}/taxii2/api/collections/{ALL_COLLECTION_ID}/"
 
     def load(self, *domains: str) -> None:
         inputs = [IndicatorInput(IocType.DOMAIN, d, Confidence.HIGH) for d in domains]
@@ -49,17 +47,8 @@ def upstream(tmp_path: Path) -> Iterator[Upstream]:
     app = create_app(Settings(database_url=url, expiry_sweep_seconds=0, access_log=False))
     built: Services = app.state.services
     _, key = built.keys.create(name="puller", plan="admin", now=datetime.now(UTC))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield Upstream(built, port, key)
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as base:
+        yield Upstream(built, base, key)
 
 
 def test_one_iocfeed_pulls_another_over_taxii(pulling: Pulling, upstream: Upstream) -> None:
