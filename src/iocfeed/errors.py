@@ -13,6 +13,7 @@
     │   ├── AccountSuspended  a key or person of a suspended account
     │   └── NetworkRefused    a key used from outside its allowed client networks
     ├── SignInRefused         a wrong e-mail, password or second factor, or a disabled user
+    │   ├── SecondFactorNeeded  right password; the user's one-time (TOTP) code is needed
     │   └── SignInLocked      too many failed sign-ins: wait ``retry_after`` seconds
     ├── RateLimited           a key over its plan's request rate
     ├── NotAcceptable         no representation the client accepts (TAXII media types)
@@ -97,6 +98,10 @@ class NetworkRefused(Forbidden):
 
 class SignInRefused(IocfeedError):
     """A sign-in that failed: the message never says which of e-mail or password was wrong."""
+
+
+class SecondFactorNeeded(SignInRefused):
+    """The password was right; the user has TOTP on and sent no code: ask for one."""
 
 
 class SignInLocked(SignInRefused):
