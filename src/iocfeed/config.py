@@ -177,6 +177,16 @@ class Settings(BaseSettings):
         gt=0,
         description="Failures older than this (since the last one) are forgotten, in seconds.",
     )
+    usage_metering: bool = Field(
+        default=True,
+        description="Count requests, objects and bytes per account, day and surface.",
+    )
+    usage_flush_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often each process writes its usage counts (to Redis if set, "
+        "else the database), in seconds.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         min_length=16,

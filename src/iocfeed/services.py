@@ -17,7 +17,9 @@ from iocfeed.clock import Clock, SystemClock
 from iocfeed.config import Settings
 from iocfeed.indicators.cursor import CursorCodec
 from iocfeed.portal.accounts import Accounts
+from iocfeed.portal.metering import DatabaseSink, RedisSink, UsageMeter, UsageSink
 from iocfeed.portal.people import People
+from iocfeed.portal.usage import Usage
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.stix.objects import Producer
 from iocfeed.store.accounts import AccountStore
@@ -31,6 +33,7 @@ from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
 from iocfeed.store.sources import SourceStore
 from iocfeed.store.statuses import StatusStore
+from iocfeed.store.usage import UsageStore
 
 STORED_SECRET = "secret_key"  # noqa: S105 (a row name, not a secret)
 """The name of the stored server secret, used when the ``secret_key`` setting is unset."""
@@ -78,8 +81,11 @@ class Services:
     tokens: PagingTokens
     accounts: Accounts
     people: People
+    meter: UsageMeter
+    usage: Usage
 
     def close(self) -> None:
+        self.meter.close()
         self.engine.dispose()
         if self.redis is not None:
             self.redis.client.close()
@@ -103,6 +109,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     clock = clock or SystemClock()
     keys, audit, account_store = KeyStore(engine), AuditLog(engine), AccountStore(engine)
+    usage_store = UsageStore(engine)
+    database_sink = DatabaseSink(usage_store, keys)
+    redis_sink = RedisSink(redis.client, database_sink) if redis else None
+    sink: UsageSink = redis_sink or database_sink
+    meter = UsageMeter(sink, settings.usage_flush_seconds)
     return Services(
         settings=settings,
         clock=clock,
@@ -124,4 +135,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         tokens=PagingTokens(settings, engine),
         accounts=Accounts(settings.plans, account_store, keys, audit, clock),
         people=People(settings, PeopleStore(engine), account_store, audit, clock),
+        meter=meter,
+        usage=Usage(usage_store, meter, redis_sink),
     )

@@ -263,6 +263,40 @@ class Me(BaseModel):
     rate_limit: RateStatus | None = Field(description="The key's rate; null = unlimited.")
 
 
+class UsageCounts(BaseModel):
+    requests: int = Field(description="Requests made with the account's keys.")
+    objects: int = Field(description="Objects served: IOCs, STIX objects, manifest records.")
+    bytes: int = Field(description="Response bytes sent (after compression).")
+
+
+class UsageDay(UsageCounts):
+    day: str = Field(description="UTC date, YYYY-MM-DD.")
+    surface: str = Field(description="`rest`, `export` or `taxii`.")
+
+
+class TaxiiPoll(BaseModel):
+    key_id: str
+    collection_id: str
+    polled: datetime = Field(description="When the key last polled the collection's objects.")
+    added_after: datetime | None = Field(
+        description="The `added_after` that poll used (after the plan's lookback); null = none."
+    )
+
+
+class MeUsage(BaseModel):
+    """What the caller's account used in one UTC month."""
+
+    account_id: int
+    account_name: str
+    month: str = Field(description="YYYY-MM (UTC).")
+    total: UsageCounts
+    surfaces: dict[str, UsageCounts] = Field(description="Per surface: rest, export, taxii.")
+    days: list[UsageDay] = Field(description="Per day and surface, oldest first.")
+    taxii_polls: list[TaxiiPoll] = Field(
+        description="Each key's last poll of each TAXII collection, newest first."
+    )
+
+
 # --- API keys -------------------------------------------------------------------------------
 
 
