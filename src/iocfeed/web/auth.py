@@ -138,6 +138,7 @@ def require_scope(scope: str, *, export: bool = False) -> Callable[..., Principa
             raise
         built.failed_auth.succeeded(principal.key.key_id, now)
         request.state.key_id = principal.key.key_id
+        request.state.principal = principal  # for usage metering (``web.usage``)
         decision = built.limiter.hit(principal.key.key_id, principal.plan.requests_per_minute, now)
         if decision is not None:
             request.state.response_headers = rate_headers(decision)
