@@ -17,6 +17,7 @@ from iocfeed.clock import Clock, SystemClock
 from iocfeed.config import Settings
 from iocfeed.indicators.cursor import CursorCodec
 from iocfeed.portal.accounts import Accounts
+from iocfeed.portal.health import Health
 from iocfeed.portal.metering import DatabaseSink, RedisSink, UsageMeter, UsageSink
 from iocfeed.portal.people import People
 from iocfeed.portal.usage import Usage
@@ -32,6 +33,7 @@ from iocfeed.store.ratelimits import DatabaseCounters
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
 from iocfeed.store.sources import SourceStore
+from iocfeed.store.stats import StoreStats
 from iocfeed.store.statuses import StatusStore
 from iocfeed.store.usage import UsageStore
 
@@ -83,6 +85,7 @@ class Services:
     people: People
     meter: UsageMeter
     usage: Usage
+    health: Health
 
     def close(self) -> None:
         self.meter.close()
@@ -114,12 +117,13 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     redis_sink = RedisSink(redis.client, database_sink) if redis else None
     sink: UsageSink = redis_sink or database_sink
     meter = UsageMeter(sink, settings.usage_flush_seconds)
+    search = IndicatorSearch(engine)
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
         indicators=IndicatorStore(engine, new_stix_id),
-        search=IndicatorSearch(engine),
+        search=search,
         keys=keys,
         audit=audit,
         statuses=StatusStore(engine),
@@ -137,4 +141,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         people=People(settings, PeopleStore(engine), account_store, audit, clock),
         meter=meter,
         usage=Usage(usage_store, meter, redis_sink),
+        health=Health(StoreStats(engine), search, limiter, redis),
     )
