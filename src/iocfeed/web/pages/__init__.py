@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from iocfeed.web.pages import connect, exports, keys, landing, overview, people
+from iocfeed.web.pages import admin, audit, connect, exports, keys, landing, overview, people
 from iocfeed.web.pages.rendering import base_path
 from iocfeed.web.pages.viewer import SignInNeeded
 
@@ -24,6 +24,8 @@ ROUTERS = (
     keys.router,
     connect.router,
     exports.router,
+    admin.router,
+    audit.router,
 )
 
 
