@@ -13,7 +13,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from iocfeed.web.pages import admin, audit, connect, exports, keys, landing, overview, people
+from iocfeed.web.pages import (
+    admin,
+    audit,
+    connect,
+    exports,
+    health,
+    keys,
+    landing,
+    overview,
+    people,
+)
 from iocfeed.web.pages.rendering import base_path
 from iocfeed.web.pages.viewer import SignInNeeded
 
@@ -26,6 +36,7 @@ ROUTERS = (
     exports.router,
     admin.router,
     audit.router,
+    health.router,
 )
 
 

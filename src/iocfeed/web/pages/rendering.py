@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -37,12 +37,18 @@ def templates() -> Jinja2Templates:
     environment.filters["when"] = when
     environment.filters["count"] = count
     environment.filters["size"] = size
+    environment.filters["stamp"] = stamp
     return Jinja2Templates(env=environment)
 
 
 def when(value: datetime | None) -> str:
     """A UTC time as ``2026-11-29 19:05 UTC``; an em dash for none."""
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def stamp(value: datetime) -> str:
+    """A time as the APIs write it: ``2026-11-29T19:05:00.123Z``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def count(value: int | None) -> str:
