@@ -19,7 +19,7 @@ from iocfeed.indicators.model import Tlp
 from iocfeed.store.accounts import AccountStore
 from iocfeed.store.engine import open_engine
 from iocfeed.store.keys import KeyStore
-from iocfeed.store.migrate import upgrade
+from iocfeed.store.migrate import current_revision, downgrade, upgrade
 from iocfeed.store.rows import to_us
 from tests.conftest import postgres_url, sqlite_url
 
@@ -79,6 +79,23 @@ def test_migration_moves_each_existing_key_into_an_account_of_its_own(
     names = sorted(account.name for account in accounts.list())
     assert names[:2] == ["scripts", "sentinel"]
     assert names[2].startswith("sentinel (")
+
+
+def test_downgrade_gives_each_key_its_accounts_plan_back(bare_engine: Engine) -> None:
+    upgrade(bare_engine)
+    accounts, keys = AccountStore(bare_engine), KeyStore(bare_engine)
+    acme = accounts.create(name="Acme", plan="free", now=NOW)
+    key, _ = keys.create(name="k", account_id=acme.account_id, now=NOW)
+    accounts.set_plan(acme.account_id, "enterprise")
+    downgrade(bare_engine, "0005")
+    assert current_revision(bare_engine) == "0005"
+    with bare_engine.connect() as connection:
+        plan = connection.execute(
+            text("SELECT plan FROM api_keys WHERE key_id = :k"), {"k": key.key_id}
+        ).scalar_one()
+    assert plan == "enterprise"
+    upgrade(bare_engine)
+    assert keys.get(key.key_id).plan == "enterprise"
 
 
 def test_accounts_are_created_listed_changed_and_unique(engine: Engine) -> None:
