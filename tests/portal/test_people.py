@@ -80,6 +80,14 @@ def test_sessions_expire_and_idle_out(built: Services, clock: FixedClock) -> Non
         clock.at = NOW + timedelta(minutes=240, hours=hours)
         seen = built.people.current_user(second.token)
     assert seen is None  # 12 hours at most, however busy
+    # Expired sessions nobody asked about are deleted when their person next signs in.
+    for _ in range(2):
+        built.people.sign_in("alice@example.org", PASSWORD, None, None)
+    clock.at += timedelta(hours=13)
+    third = built.people.sign_in("alice@example.org", PASSWORD, None, None)
+    with built.engine.connect() as connection:
+        stored = connection.execute(select(user_sessions.c.token_hash)).scalars().all()
+    assert stored == [token_hash(third.token)]
 
 
 def test_repeated_failures_are_slowed_then_locked_per_user(

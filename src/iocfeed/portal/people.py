@@ -167,6 +167,7 @@ class People:
         if self.hasher.check_needs_rehash(found.password_hash):
             self.store.update_user(user.user_id, password_hash=self.hasher.hash(password))
         self.store.clear_failures(subjects[0][0])
+        self.store.end_expired_sessions_of(user.user_id, now)
         token = secrets.token_urlsafe(32)
         expires = now + timedelta(hours=self.settings.session_hours)
         self.store.create_session(

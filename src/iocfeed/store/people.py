@@ -214,10 +214,13 @@ class PeopleStore:
         with self.engine.begin() as connection:
             connection.execute(delete(user_sessions).where(user_sessions.c.user_id == user_id))
 
-    def end_expired_sessions(self, now: datetime) -> int:
+    def end_expired_sessions_of(self, user_id: int, now: datetime) -> int:
+        """Delete the user's sessions past their expiry (signing in tidies up after itself)."""
         with self.engine.begin() as connection:
             return connection.execute(
-                delete(user_sessions).where(user_sessions.c.expires <= to_us(now))
+                delete(user_sessions).where(
+                    user_sessions.c.user_id == user_id, user_sessions.c.expires <= to_us(now)
+                )
             ).rowcount
 
     # --- failed sign-ins --------------------------------------------------------------------
