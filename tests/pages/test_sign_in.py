@@ -137,3 +137,73 @@ def test_a_token_from_before_sign_in_is_worthless_after_it(portal: Portal) -> No
     assert [key.name for key in portal.services.accounts.list_keys(who.account.account_id)] == [
         "made"
     ]
+
+
+def test_with_two_factor_on_the_page_asks_for_the_code_and_takes_it(
+    portal: Portal, page: Any
+) -> None:
+    import pyotp
+
+    who = portal.person("pro")
+    people = portal.services.people
+    enrolment = people.start_totp(who.user.user_id)
+    people.confirm_totp(who.user.user_id, enrolment.secret, pyotp.TOTP(enrolment.secret).now())
+
+    page.goto(f"{portal.base}/sign-in")
+    page.fill("input[name=email]", who.email)
+    page.fill("input[name=password]", who.password)
+    page.click("button[type=submit] >> text=Sign in")
+    assert _problem(page) == "Enter the 6-digit code from your authenticator app"
+    assert page.get_attribute("input[name=code]", "required") is not None
+    portal.screenshot(page, "sign-in-code")
+
+    page.fill("input[name=password]", who.password)
+    page.fill(
+        "input[name=code]", "000000" if pyotp.TOTP(enrolment.secret).now() != "000000" else "111111"
+    )
+    page.click("button[type=submit] >> text=Sign in")
+    assert _problem(page) == "Wrong one-time code"
+
+    page.fill("input[name=password]", who.password)
+    page.fill("input[name=code]", pyotp.TOTP(enrolment.secret).now())
+    page.click("button[type=submit] >> text=Sign in")
+    page.wait_for_url(re.compile(r".*/overview$"))
+
+
+def test_after_sign_in_the_page_goes_only_to_a_path_of_this_site(portal: Portal) -> None:
+    who = portal.person("pro")
+    for target, expected in (
+        ("/export?type=ipv4", "/export?type=ipv4"),
+        ("//evil.example/x", "/overview"),
+        ("https://evil.example/", "/overview"),
+        ("/\\evil.example", "/overview"),
+    ):
+        with httpx.Client(base_url=portal.base) as client:
+            form = client.get("/sign-in", params={"next": target})
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token is not None
+            signed = client.post(
+                "/sign-in",
+                data={
+                    "email": who.email,
+                    "password": who.password,
+                    "csrf_token": token[1],
+                    "next": target,
+                },
+            )
+        assert signed.status_code == 303
+        assert signed.headers["location"] == expected, target
+
+
+def test_behind_a_proxy_prefix_every_link_and_asset_carries_it(portal: Portal) -> None:
+    prefix = {"X-Forwarded-Prefix": "/feeds"}
+    with httpx.Client(base_url=portal.base, headers=prefix) as client:
+        page = client.get("/connect")
+        assert page.status_code == 200
+        links = re.findall(r'(?:href|src|action)="([^"#]+)"', page.text)
+        local = [link for link in links if link.startswith("/")]
+        assert local and all(link.startswith("/feeds/") for link in local), local
+        assert f"{portal.base}/feeds/taxii2/api/" in page.text
+        assert client.get("/static/site.css").status_code == 200
+        visitor = client.get("/keys")
+    assert visitor.headers["location"] == "/feeds/sign-in?next=%2Fkeys"
