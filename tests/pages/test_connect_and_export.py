@@ -3,12 +3,14 @@ and download; the export documentation page."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
+from iocfeed.store.audit import AuditFilter
 from tests.pages.conftest import Portal
 from tests.stix.judges import assert_stix_clean
 
@@ -52,7 +54,8 @@ def test_connect_shows_exactly_the_collections_the_taxii_api_lists(
 def test_the_export_builder_shows_the_url_a_preview_and_a_download_that_validates(
     portal: Portal, page: Any
 ) -> None:
-    portal.sign_in(page, portal.person("pro"))
+    who = portal.person("pro")
+    portal.sign_in(page, who)
     page.goto(f"{portal.base}/export")
     page.check("input[name=type][value=domain]")
     page.check("input[name=type][value=url]")
@@ -93,6 +96,16 @@ def test_the_export_builder_shows_the_url_a_preview_and_a_download_that_validate
         "only the types asked for"
     )
     assert any(obj["type"] == "observed-data" for obj in bundle["objects"])
+    # The download is in the audit trail as the person's, with what was asked (written
+    # just after the body is sent).
+    wanted = AuditFilter(account_id=who.account.account_id, action="export.stix")
+    deadline = time.monotonic() + 10
+    while not (records := portal.services.audit.query(wanted)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [record] = records
+    assert record.user_id == who.user.user_id
+    assert record.result_count == len(indicators)
+    assert record.parameters["type"] == ["domain", "url"]
 
 
 def test_the_export_builder_names_a_parameter_it_cannot_use(portal: Portal, page: Any) -> None:

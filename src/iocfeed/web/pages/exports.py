@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import iterate_in_threadpool
 
 from iocfeed.errors import IocfeedError
@@ -33,8 +34,9 @@ from iocfeed.export import (
     run_export,
 )
 from iocfeed.indicators.model import IocType, Tlp
+from iocfeed.services import Services
 from iocfeed.web.auth import services
-from iocfeed.web.export import download_name
+from iocfeed.web.export import AUDIT_ACTION, download_name
 from iocfeed.web.pages.rendering import public_base, render
 from iocfeed.web.pages.viewer import MaybeViewer, SignedIn, Viewer
 
@@ -151,6 +153,20 @@ async def download(request: Request, viewer: SignedIn) -> StreamingResponse:
             "Content-Disposition": f'attachment; filename="{download_name(result.now)}"',
             "Cache-Control": "no-store",
         },
+        background=BackgroundTask(_audit, built, viewer, result),
+    )
+
+
+def _audit(built: Services, viewer: Viewer, result: ExportResult) -> None:
+    """The download in the audit trail, as the person who made it (after it is sent)."""
+    built.audit.record(
+        key_id=None,
+        action=AUDIT_ACTION,
+        parameters=result.request.parameters(),
+        result_count=result.count,
+        now=result.now,
+        account_id=viewer.account_id,
+        user_id=viewer.user.user_id,
     )
 
 
