@@ -3,16 +3,21 @@ and download; the export documentation page."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
+import pytest
 
+from iocfeed.sources.model import NewSource, SourceKind
 from iocfeed.store.audit import AuditFilter
-from tests.pages.conftest import Portal
+from tests.pages.conftest import Portal, start_portal
 from tests.stix.judges import assert_stix_clean
+
+TAXII = {"Accept": "application/taxii+json;version=2.1"}
 
 
 def test_connect_shows_exactly_the_collections_the_taxii_api_lists(
@@ -143,3 +148,26 @@ def _operator() -> Any:
     from iocfeed.portal.actors import OPERATOR
 
     return OPERATOR
+
+
+def test_connect_lists_per_source_collections_when_the_api_does(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """With ``taxii_collection_per_source`` each enabled source adds a collection: the page
+    lists the same ones (no browser needed to read the HTML)."""
+    for portal in start_portal(
+        tmp_path_factory.mktemp("sources"), taxii_collection_per_source=True
+    ):
+        now = portal.services.clock.now()
+        portal.services.sources.add(
+            NewSource("urlhaus", SourceKind.URLHAUS, "https://feeds.example/"), now
+        )
+        who = portal.person("pro")
+        key = portal.services.accounts.create_key(who.account.account_id, "t", _operator())
+        with portal.api(key.plaintext) as client:
+            listed = client.get("/taxii2/api/collections/", headers=TAXII).json()["collections"]
+            page = client.get("/connect").text
+        ids = [collection["id"] for collection in listed]
+        assert len(ids) == 14  # all, eleven types, submissions, and the source's
+        shown = re.findall(r'<code class="collection-id">([^<]+)</code>', page)
+        assert shown == ids
