@@ -14,6 +14,7 @@ database happens on another thread every ``usage_flush_seconds``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import statistics
 import sys
@@ -22,18 +23,22 @@ import time
 import timeit
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bench.dataset import sqlite_dataset
 from bench.taxii_speed import ACCEPT, free_port, running
+from iocfeed.clock import SystemClock
 from iocfeed.config import Settings
-from iocfeed.portal.metering import UsageMeter
+from iocfeed.portal.metering import DatabaseSink, UsageMeter
 from iocfeed.services import build_services
 from iocfeed.store.engine import open_engine
 from iocfeed.store.keys import KeyStore
 from iocfeed.store.migrate import upgrade
 from iocfeed.taxii.collections import ALL_COLLECTION_ID
+from iocfeed.web.usage import UsageMiddleware
 
 SIZE = 10_000
 USER = "bench"
@@ -92,6 +97,47 @@ def record_cost(url: str, calls: int = 100_000) -> float:
     return seconds / calls
 
 
+def middleware_cost(calls: int = 20_000) -> tuple[float, float]:
+    """Seconds per request through a bare ASGI app that sends a 76 kB body, without and with
+    ``UsageMiddleware`` around it (a metered caller on the request state, as after auth)."""
+    body = b"x" * 76_000
+    principal = SimpleNamespace(account_id=1, key=SimpleNamespace(key_id="benchkey0000"))
+
+    async def bare(scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {}).update(principal=principal, objects_served=100)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    meter = UsageMeter(_NullSink(), flush_seconds=3600)
+    metered = UsageMiddleware(bare, meter=meter, clock=SystemClock())
+
+    async def run(app: ASGIApp) -> float:
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Message) -> None:
+            return None
+
+        started = time.perf_counter()
+        for _ in range(calls):
+            scope: Scope = {"type": "http", "path": "/taxii2/api/", "client": ("127.0.0.1", 1)}
+            await app(scope, receive, send)
+        return (time.perf_counter() - started) / calls
+
+    floors, costs = [], []
+    for _ in range(5):  # alternate, median of five rounds each
+        floors.append(asyncio.run(run(bare)))
+        costs.append(asyncio.run(run(metered)))
+    return statistics.median(floors), statistics.median(costs)
+
+
+class _NullSink(DatabaseSink):
+    """The database sink, never reached: the flush interval is an hour."""
+
+    def __init__(self) -> None:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 requests per figure")
@@ -126,6 +172,7 @@ def main() -> None:
                 interleaved(on, off, path, params, 10)  # warm both
                 rows.append((name, *interleaved(on, off, path, params, repeat)))
         per_record = record_cost(url)
+        bare_floor, bare_metered = middleware_cost()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -138,6 +185,11 @@ def main() -> None:
             f"{(metered - floor) * 1000:+.2f} ms | {metered / floor:.3f} |"
         )
     print(f"| one UsageMeter.record call (in process) | - | {per_record * 1e6:.2f} µs | - | - |")
+    print(
+        f"| bare ASGI app, 76 kB body (in process) | {bare_floor * 1e6:.2f} µs | "
+        f"{bare_metered * 1e6:.2f} µs | {(bare_metered - bare_floor) * 1e6:+.2f} µs | "
+        f"{bare_metered / bare_floor:.3f} |"
+    )
 
 
 if __name__ == "__main__":
