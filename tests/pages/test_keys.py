@@ -69,8 +69,8 @@ def test_a_key_narrowed_to_green_gets_less_at_once(portal: Portal, page: Any) ->
     key_id = key.split("_")[1]
     row = f"#key-{key_id}"
     page.goto(f"{portal.base}/keys")
-    page.click(f"{row} + tr.key-actions summary")
-    form = f"{row} + tr.key-actions form.narrow-form"
+    page.click(f"#actions-{key_id} summary")
+    form = f"#actions-{key_id} form.narrow-form"
     page.select_option(f"{form} select[name=max_tlp]", "green")
     portal.screenshot(page, "keys-narrow")
     page.click(f"{form} button[type=submit]")
@@ -92,8 +92,8 @@ def test_a_revoked_key_is_refused_at_once(portal: Portal, page: Any) -> None:
     key = _create_key(page, portal, "short-lived")
     key_id = key.split("_")[1]
     page.goto(f"{portal.base}/keys")
-    page.click(f"#key-{key_id} + tr.key-actions summary")
-    page.click(f"#key-{key_id} + tr.key-actions form.revoke-form button")
+    page.click(f"#actions-{key_id} summary")
+    page.click(f"#actions-{key_id} form.revoke-form button")
     page.wait_for_selector(f"#key-{key_id} .badge:has-text('revoked')")
     with portal.api(key) as client:
         response = client.get("/api/v1/export/stix", params={"limit": 5})
