@@ -179,7 +179,8 @@ class Settings(BaseSettings):
     )
     usage_metering: bool = Field(
         default=True,
-        description="Count requests, objects and bytes per account, day and surface.",
+        description="Count requests, objects and bytes per account, day and surface, and "
+        "record each key's last use and TAXII polls.",
     )
     usage_flush_seconds: float = Field(
         default=5.0,
