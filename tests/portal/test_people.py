@@ -223,3 +223,17 @@ def test_emails_are_unique_whatever_their_case(built: Services) -> None:
     assert [u.email for u in built.people.list_users(after="alice@example.org")] == [
         "bob@example.org"
     ]
+
+
+def test_forgotten_failure_counts_are_deleted(built: Services, clock: FixedClock) -> None:
+    from iocfeed.store.schema import sign_in_failures
+
+    for number in range(3):
+        with pytest.raises(SignInRefused):
+            built.people.sign_in(f"guess{number}@example.org", "guess guess!", None, None)
+    clock.at = NOW + timedelta(hours=2)
+    with pytest.raises(SignInRefused):
+        built.people.sign_in("late@example.org", "guess guess!", None, None)
+    with built.engine.connect() as connection:
+        subjects = connection.execute(select(sign_in_failures.c.subject)).scalars().all()
+    assert subjects == ["user:late@example.org"]

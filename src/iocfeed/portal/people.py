@@ -52,6 +52,8 @@ MAX_PASSWORD = 1024
 WRONG = "Wrong e-mail or password"
 # A session's last_seen is written at most this often (it drives the idle timeout only).
 _TOUCH_EVERY = timedelta(seconds=60)
+# How often a process deletes forgotten failure counts (random e-mails tried by guessers).
+_FORGET_EVERY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,7 @@ class People:
         )
         self._dummy_hash: str | None = None
         self._lock = threading.Lock()
+        self._forgotten: datetime | None = None
         self.user_policy = ThrottlePolicy(
             free_failures=settings.sign_in_free_failures,
             first_delay=settings.sign_in_first_delay_seconds,
@@ -219,6 +222,7 @@ class People:
                 )
 
     def _failed(self, subjects: Subjects, now: datetime, why: str) -> None:
+        self._forget_old_failures(now)
         wait = 0.0
         for subject, policy in subjects:
             before = self.store.failures(subject)
@@ -236,6 +240,15 @@ class People:
                 retry_after=seconds,
             )
         raise SignInRefused(why)
+
+    def _forget_old_failures(self, now: datetime) -> None:
+        with self._lock:
+            due = self._forgotten is None or now - self._forgotten >= _FORGET_EVERY
+            if due:
+                self._forgotten = now
+        if due:
+            window = max(self.user_policy.window_seconds, self.address_policy.window_seconds)
+            self.store.forget_failures_before(now - timedelta(seconds=window))
 
     def _password_matches(self, stored: str | None, password: str) -> bool:
         # An unknown e-mail costs one hash too, so timing does not tell which was wrong.

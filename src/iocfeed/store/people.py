@@ -248,6 +248,18 @@ class PeopleStore:
         with self.engine.begin() as connection:
             connection.execute(statement)
 
+    def forget_failures_before(self, moment: datetime) -> int:
+        """Delete failure counts whose last failure is before ``moment`` and whose block has
+        ended: they would count as zero anyway."""
+        cutoff = to_us(moment)
+        with self.engine.begin() as connection:
+            return connection.execute(
+                delete(sign_in_failures).where(
+                    sign_in_failures.c.last_failure < cutoff,
+                    sign_in_failures.c.blocked_until < cutoff,
+                )
+            ).rowcount
+
     def clear_failures(self, subject: str) -> None:
         with self.engine.begin() as connection:
             connection.execute(
