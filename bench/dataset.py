@@ -48,4 +48,7 @@ def sqlite_dataset(count: int, *, seed: int = 7) -> Path:
             stale.unlink()
         write_dataset(f"sqlite:///{building}", count, seed=seed)
         shutil.move(building, path)
+    engine = open_engine(f"sqlite:///{path}")
+    upgrade(engine)  # a store cached before a newer migration gets it once
+    engine.dispose()
     return path

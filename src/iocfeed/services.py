@@ -16,17 +16,26 @@ from iocfeed.auth.ratelimit import (
 from iocfeed.clock import Clock, SystemClock
 from iocfeed.config import Settings
 from iocfeed.indicators.cursor import CursorCodec
+from iocfeed.portal.accounts import Accounts
+from iocfeed.portal.health import Health
+from iocfeed.portal.metering import DatabaseSink, RedisSink, UsageMeter, UsageSink
+from iocfeed.portal.people import People
+from iocfeed.portal.usage import Usage
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.stix.objects import Producer
+from iocfeed.store.accounts import AccountStore
 from iocfeed.store.audit import AuditLog
 from iocfeed.store.engine import open_engine
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.keys import KeyStore
+from iocfeed.store.people import PeopleStore
 from iocfeed.store.ratelimits import DatabaseCounters
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
 from iocfeed.store.sources import SourceStore
+from iocfeed.store.stats import StoreStats
 from iocfeed.store.statuses import StatusStore
+from iocfeed.store.usage import UsageStore
 
 STORED_SECRET = "secret_key"  # noqa: S105 (a row name, not a secret)
 """The name of the stored server secret, used when the ``secret_key`` setting is unset."""
@@ -72,8 +81,14 @@ class Services:
     redis: RedisCounters | None
     producer: Producer
     tokens: PagingTokens
+    accounts: Accounts
+    people: People
+    meter: UsageMeter
+    usage: Usage
+    health: Health
 
     def close(self) -> None:
+        self.meter.close()
         self.engine.dispose()
         if self.redis is not None:
             self.redis.client.close()
@@ -95,14 +110,22 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     limiter = RateLimiter(
         FailoverCounters(redis, database_counters) if redis else database_counters
     )
+    clock = clock or SystemClock()
+    keys, audit, account_store = KeyStore(engine), AuditLog(engine), AccountStore(engine)
+    usage_store = UsageStore(engine)
+    database_sink = DatabaseSink(usage_store, keys)
+    redis_sink = RedisSink(redis.client, database_sink) if redis else None
+    sink: UsageSink = redis_sink or database_sink
+    meter = UsageMeter(sink, settings.usage_flush_seconds)
+    search = IndicatorSearch(engine)
     return Services(
         settings=settings,
-        clock=clock or SystemClock(),
+        clock=clock,
         engine=engine,
         indicators=IndicatorStore(engine, new_stix_id),
-        search=IndicatorSearch(engine),
-        keys=KeyStore(engine),
-        audit=AuditLog(engine),
+        search=search,
+        keys=keys,
+        audit=audit,
         statuses=StatusStore(engine),
         sources=SourceStore(engine),
         limiter=limiter,
@@ -114,4 +137,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             identity_class=settings.identity_class,
         ),
         tokens=PagingTokens(settings, engine),
+        accounts=Accounts(settings.plans, account_store, keys, audit, clock),
+        people=People(settings, PeopleStore(engine), account_store, audit, clock),
+        meter=meter,
+        usage=Usage(usage_store, meter, redis_sink),
+        health=Health(StoreStats(engine), search, limiter, redis),
     )

@@ -57,6 +57,8 @@ class Reply:
 
     body: bytes
     headers: dict[str, str]
+    objects: int = 0
+    """How many STIX objects (or manifest records, versions) the body holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,13 +117,13 @@ class TaxiiService:
     def objects(self, request: ObjectsRequest, params: Params) -> Reply:
         """Get Objects (§5.4): an envelope of whole objects."""
         page = self._select(request, params, Endpoint.OBJECTS)
-        return Reply(self._envelope(page), page.headers())
+        return Reply(self._envelope(page), page.headers(), len(page.references) + len(page.items))
 
     def object(self, request: ObjectsRequest, params: Params, object_id: str) -> Reply:
         """Get an Object (§5.6): its selected versions; 404 when the collection has none."""
         page = self._select(request, params, Endpoint.OBJECT)
         self._found(page, request, object_id)
-        return Reply(self._envelope(page), page.headers())
+        return Reply(self._envelope(page), page.headers(), len(page.references) + len(page.items))
 
     def manifest(self, request: ObjectsRequest, params: Params) -> Reply:
         """Get Object Manifests (§5.3): one record per selected version."""
@@ -139,7 +141,7 @@ class TaxiiService:
             for item in page.items
         ]
         body = resources.manifest(records, more=page.more, next_token=page.next_token)
-        return Reply(orjson.dumps(body), page.headers())
+        return Reply(orjson.dumps(body), page.headers(), len(records))
 
     def versions(self, request: ObjectsRequest, params: Params, object_id: str) -> Reply:
         """Get Object Versions (§5.8): the ``modified`` of each version, oldest first."""
@@ -148,7 +150,7 @@ class TaxiiService:
         modified = [reference.version for reference in page.references]
         modified += [stix_timestamp(item.modified) for item in page.items]
         body = resources.versions(modified, more=page.more, next_token=page.next_token)
-        return Reply(orjson.dumps(body), page.headers())
+        return Reply(orjson.dumps(body), page.headers(), len(modified))
 
     def _select(self, request: ObjectsRequest, params: Params, endpoint: Endpoint) -> _Selection:
         references = selected(self.references, params, request, endpoint)

@@ -8,6 +8,7 @@ Every read applies the key's plan: its lookback clamps ``since`` (reported in
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -24,7 +25,9 @@ from iocfeed.indicators.normalize import canonicalize
 from iocfeed.indicators.query import Status
 from iocfeed.ingest import ImportSummary, ingest
 from iocfeed.parameters import parse_limit
+from iocfeed.portal.usage import parse_month
 from iocfeed.services import Services
+from iocfeed.store.usage import Counts
 from iocfeed.web import params
 from iocfeed.web.auth import require_scope, services
 from iocfeed.web.schemas import (
@@ -34,12 +37,14 @@ from iocfeed.web.schemas import (
     IndicatorOut,
     IndicatorPage,
     Me,
+    MeUsage,
     error_responses,
     indicator_body,
     json_response,
     timestamp,
     upsert_request_body,
 )
+from iocfeed.web.usage import served
 
 router = APIRouter(tags=["indicators"])
 
@@ -202,6 +207,7 @@ def search(
         next_url = str(request.url.include_query_params(**{params.CURSOR: token}))
     headers = {EFFECTIVE_SINCE: timestamp(effective_since)} if effective_since else None
     body = {"items": [indicator_body(item) for item in page.items], "next": next_url}
+    served(request, len(page.items))
     return json_response(body, headers=headers)
 
 
@@ -243,7 +249,9 @@ def lookup(
     value: Annotated[str, _VALUE_PATH],
 ) -> Response:
     built = services(request)
-    return json_response(indicator_body(_visible(built, principal, type, value)))
+    found = _visible(built, principal, type, value)
+    served(request, 1)
+    return json_response(indicator_body(found))
 
 
 @router.delete(
@@ -333,8 +341,9 @@ async def upsert(request: Request, principal: Writer) -> Response:
 @router.get(
     "/me",
     summary="Your key, plan and rate",
-    description="The plan of the key you call with: its scopes, lookback, highest TLP and "
-    "how many requests are left this minute. Needs `read:iocs`, which every plan has.",
+    description="The key you call with, its account and the account's plan as narrowed by "
+    "the key: scopes, lookback, highest TLP, allowed networks and how many requests are left "
+    "this minute. Needs `read:iocs`, which every plan has.",
     response_model=None,
     responses={
         200: {"model": Me, "description": "The calling key.", "headers": RATE_HEADERS},
@@ -350,9 +359,13 @@ def me(request: Request, principal: Reader) -> Response:
     body: dict[str, Any] = {
         "key_id": key.key_id,
         "name": key.name,
-        "plan": key.plan,
+        "account_id": principal.account_id,
+        "account_name": principal.account_name,
+        "plan": principal.account.plan,
         "plan_title": plan.title,
         "scopes": sorted(plan.scopes),
+        "networks": list(key.networks),
+        "device": key.device,
         "lookback_days": plan.lookback_days,
         "lookback_start": timestamp(lookback_start) if lookback_start else None,
         "max_tlp": plan.max_tlp.value,
@@ -366,3 +379,65 @@ def me(request: Request, principal: Reader) -> Response:
         },
     }
     return json_response(body)
+
+
+@router.get(
+    "/me/usage",
+    summary="Your account's usage",
+    description="What the keys of your key's account used in one UTC month: requests, "
+    "objects and bytes served per surface (`rest`, `export`, `taxii`) and per day, and "
+    "each key's last poll of each TAXII collection with the `added_after` it used. "
+    "Counts are written every few seconds, so the last seconds may be missing. Needs "
+    "`read:iocs`.",
+    response_model=None,
+    responses={
+        200: {"model": MeUsage, "description": "The month's usage.", "headers": RATE_HEADERS},
+        **error_responses(401, 403, 422, 429),
+    },
+)
+def me_usage(
+    request: Request,
+    principal: Reader,
+    month: Annotated[
+        str | None,
+        Query(
+            description="The UTC month, YYYY-MM; default: the current one.", examples=["2026-03"]
+        ),
+    ] = None,
+) -> Response:
+    built = services(request)
+    now = built.clock.now().astimezone(UTC)
+    year, number = parse_month(month) if month is not None else (now.year, now.month)
+    used = built.usage.month(principal.account_id, year, number)
+    polls = built.usage.polls(principal.account_id)
+    body: dict[str, Any] = {
+        "account_id": principal.account_id,
+        "account_name": principal.account_name,
+        "month": used.month,
+        "total": _counts(used.total),
+        "surfaces": {surface: _counts(counts) for surface, counts in used.surfaces.items()},
+        "days": [
+            {
+                "day": f"{day.day // 10000:04d}-{day.day // 100 % 100:02d}-{day.day % 100:02d}",
+                "surface": day.surface,
+                "requests": day.requests,
+                "objects": day.objects,
+                "bytes": day.bytes,
+            }
+            for day in used.days
+        ],
+        "taxii_polls": [
+            {
+                "key_id": poll.key_id,
+                "collection_id": poll.collection_id,
+                "polled": timestamp(poll.polled),
+                "added_after": timestamp(poll.added_after) if poll.added_after else None,
+            }
+            for poll in polls
+        ],
+    }
+    return json_response(body)
+
+
+def _counts(counts: Counts) -> dict[str, int]:
+    return {"requests": counts.requests, "objects": counts.objects, "bytes": counts.bytes}

@@ -36,10 +36,11 @@ from iocfeed.parameters import TYPE_NAMES
 from iocfeed.services import Services
 from iocfeed.web.auth import require_scope, services
 from iocfeed.web.schemas import RATE_HEADERS, error_responses, timestamp
+from iocfeed.web.usage import served
 
 router = APIRouter(tags=["export"])
 
-Exporter = Annotated[Principal, Depends(require_scope(Scope.READ_STIX))]
+Exporter = Annotated[Principal, Depends(require_scope(Scope.READ_STIX, export=True))]
 
 EFFECTIVE_SINCE = "X-Effective-Since"
 AUDIT_ACTION = "export.stix"
@@ -298,6 +299,7 @@ def export_stix(
         return Response(status_code=304, headers=headers)
 
     headers["Content-Disposition"] = f'attachment; filename="{download_name(now)}"'
+    served(request, result.count)
     chunks: Iterable[bytes] = result.chunks()  # builds the objects here, in the thread pool
     if gzipped:
         headers["Content-Encoding"] = "gzip"

@@ -15,10 +15,12 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from iocfeed.accounts.model import Narrowing
 from iocfeed.auth.access import Principal
 from iocfeed.auth.keys import expiry_problem
 from iocfeed.config import Scope
 from iocfeed.errors import NotFound
+from iocfeed.portal.actors import Actor
 from iocfeed.web.auth import require_scope, services
 from iocfeed.web.params import body_error, invalid_body
 from iocfeed.web.schemas import (
@@ -58,8 +60,10 @@ def _parse_create(body: bytes, plans: list[str], now: datetime) -> KeyCreate:
 @router.post(
     "/keys",
     summary="Create an API key",
-    description="Creates a key on a plan. The key is in this response only: it is stored "
-    "as a hash and cannot be shown again. Needs the `admin:keys` scope.",
+    description="Creates a key on a plan, in the account named after the key when that "
+    "account is on the plan, else in a new account on the plan (`NAME (2)`, …). The key is "
+    "in this response only: it is stored as a hash and cannot be shown again. Needs the "
+    "`admin:keys` scope.",
     status_code=201,
     response_model=None,
     openapi_extra={
@@ -78,18 +82,13 @@ async def create_key(request: Request, principal: Admin) -> Response:
     wanted = _parse_create(await request.body(), list(built.settings.plans), built.clock.now())
 
     def create() -> tuple[dict[str, object], str]:
-        now = built.clock.now()
-        key, plaintext = built.keys.create(
-            name=wanted.name, plan=wanted.plan, now=now, expires=wanted.expires
+        created = built.accounts.create_key_on_plan(
+            wanted.name,
+            wanted.plan,
+            Actor(key_id=principal.key.key_id),
+            Narrowing(expires=wanted.expires),
         )
-        built.audit.record(
-            key_id=principal.key.key_id,
-            action="keys.create",
-            parameters={"key_id": key.key_id, "name": key.name, "plan": key.plan},
-            result_count=1,
-            now=now,
-        )
-        return key_body(key, now), plaintext
+        return key_body(created.key, built.clock.now()), created.plaintext
 
     body, plaintext = await run_in_threadpool(create)
     # The secret exists only in this response: no cache, shared or private, may keep it.
@@ -133,14 +132,7 @@ def revoke_key(request: Request, principal: Admin, key_id: Annotated[str, _KEY_I
     now = built.clock.now()
     if not _KEY_ID_FORMAT.fullmatch(key_id):
         raise NotFound(f"no API key {key_id[:64]!r}")
-    key = built.keys.revoke(key_id, now)
-    built.audit.record(
-        key_id=principal.key.key_id,
-        action="keys.revoke",
-        parameters={"key_id": key.key_id},
-        result_count=1,
-        now=now,
-    )
+    key = built.accounts.revoke_key(key_id, Actor(key_id=principal.key.key_id))
     return json_response(key_body(key, now))
 
 

@@ -54,6 +54,7 @@ from iocfeed.web.taxii_openapi import (
     filter_parameters,
     success,
 )
+from iocfeed.web.usage import polled, served
 
 API_ROOT = "api"
 """The one API root's path segment: ``/taxii2/api/``."""
@@ -110,7 +111,9 @@ def taxii(body: Any, status_code: int = 200, headers: dict[str, str] | None = No
     return TaxiiResponse(body, status_code, headers)
 
 
-def reply(result: Reply) -> Response:
+def reply(result: Reply, request: Request | None = None) -> Response:
+    if request is not None:
+        served(request, result.objects)
     return taxii(result.body, headers=result.headers)
 
 
@@ -285,7 +288,7 @@ def manifest(
     """Get Object Manifests (§5.3): id, date_added and version of each object, paged."""
     found = TaxiiService(built).collection(collection_id)
     parsed = filters(query.Endpoint.MANIFEST, request, principal, built, found)
-    return reply(TaxiiService(built).manifest(parsed, params(request)))
+    return reply(TaxiiService(built).manifest(parsed, params(request)), request)
 
 
 @route(
@@ -309,7 +312,8 @@ def objects(
     """Get Objects (§5.4): an envelope of STIX objects, oldest ``date_added`` first."""
     found = TaxiiService(built).collection(collection_id)
     parsed = filters(query.Endpoint.OBJECTS, request, principal, built, found)
-    return reply(TaxiiService(built).objects(parsed, params(request)))
+    polled(request, principal, collection_id, parsed.effective_added_after)
+    return reply(TaxiiService(built).objects(parsed, params(request)), request)
 
 
 @route(
@@ -376,7 +380,7 @@ def get_object(
     """Get an Object (§5.6): its latest version, or those ``match[version]`` selects."""
     found = TaxiiService(built).collection(collection_id)
     parsed = filters(query.Endpoint.OBJECT, request, principal, built, found, object_id=object_id)
-    return reply(TaxiiService(built).object(parsed, params(request), object_id))
+    return reply(TaxiiService(built).object(parsed, params(request), object_id), request)
 
 
 @route(
@@ -443,7 +447,7 @@ def object_versions(
     """Get Object Versions (§5.8): every version's ``modified``, oldest first."""
     found = TaxiiService(built).collection(collection_id)
     parsed = filters(query.Endpoint.VERSIONS, request, principal, built, found, object_id=object_id)
-    return reply(TaxiiService(built).versions(parsed, params(request), object_id))
+    return reply(TaxiiService(built).versions(parsed, params(request), object_id), request)
 
 
 def envelope_objects(body: bytes) -> list[Any]:
