@@ -49,3 +49,10 @@ def sqlite_dataset(count: int, *, seed: int = 7) -> Path:
         write_dataset(f"sqlite:///{building}", count, seed=seed)
         shutil.move(building, path)
     return path
+
+
+if __name__ == "__main__":
+    # python -m bench.dataset PATH COUNT: a SQLite store at PATH (run under either release).
+    import sys
+
+    write_dataset(f"sqlite:///{sys.argv[1]}", int(sys.argv[2]))

@@ -22,6 +22,7 @@ from iocfeed.stix.objects import (
     object_tlp,
     relationship,
 )
+from iocfeed.stix.stored import StoredObject, splice
 
 CHUNK_SIZE = 100  # objects per ``orjson.dumps`` call and per yielded chunk
 
@@ -106,27 +107,80 @@ def _indicates(
                 yield relationship(indicator, "indicates", target_ref, marking, creator)
 
 
+def stored_objects_json(
+    rows: Sequence[StoredObject],
+    options: ExportOptions,
+    producer: Producer,
+    *,
+    now: datetime,
+) -> Iterator[bytes]:
+    """``build_objects`` for stored versions, each object already JSON, in the same order.
+
+    The SDOs are the stored JSON finished by a splice (``stix.stored``); only observables
+    and ``indicates`` relationships, which depend on more than one version or on columns
+    changed in place, are built, from the rows decoded, and only when the export has any.
+    """
+    creator = producer.identity_id if options.include_identity else None
+    tlps = [object_tlp(row, options) for row in rows]
+    markings = {tlp: marking_id(tlp, options.tlp_version) for tlp in set(tlps)}
+    if options.include_identity:
+        yield orjson.dumps(producer.identity())
+    if options.include_markings:
+        for tlp in sorted(markings):
+            yield orjson.dumps(marking_definition(tlp, options.tlp_version))
+    for row, tlp in zip(rows, tlps, strict=True):
+        yield splice(row.json, markings[tlp], creator)
+    has_patterns = any(row.type is IocType.MITRE_ATTACK for row in rows)
+    if not (options.include_observables or has_patterns):
+        return
+    indicators = [row.decode() for row in rows]
+    if options.include_observables:
+        seen: set[str] = set()
+        for indicator, tlp in zip(indicators, tlps, strict=True):
+            if indicator.type in SCO_TYPE and not indicator.withdrawn(now):
+                for obj in build_observables(indicator, markings[tlp], creator):
+                    if obj["id"] not in seen:
+                        seen.add(obj["id"])
+                        yield orjson.dumps(obj)
+    for obj in _indicates(indicators, tlps, markings, creator):
+        yield orjson.dumps(obj)
+
+
 def serialize_bundle(objects: Iterable[Mapping[str, Any]], bundle_id: str) -> Iterator[bytes]:
     """The JSON of a STIX bundle (STIX 2.1 §8) in chunks a web layer can stream.
 
     ``objects`` is always present, ``[]`` when there are none, for consumers that index it.
     """
+    return join_bundle(_dumped(objects), bundle_id)
+
+
+def serialize_objects(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """The objects as one bare JSON array (SPEC §2, ``format=objects``), in chunks."""
+    return join_array(_dumped(objects))
+
+
+def join_bundle(objects: Iterable[bytes], bundle_id: str) -> Iterator[bytes]:
+    """``serialize_bundle`` for objects that are JSON already."""
     yield b'{"type":"bundle","id":' + orjson.dumps(bundle_id) + b',"objects":['
     for index, chunk in enumerate(_chunks(objects)):
         yield b"," + chunk if index else chunk
     yield b"]}"
 
 
-def serialize_objects(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
-    """The objects as one bare JSON array (SPEC §2, ``format=objects``), in chunks."""
+def join_array(objects: Iterable[bytes]) -> Iterator[bytes]:
+    """``serialize_objects`` for objects that are JSON already."""
     yield b"["
     for index, chunk in enumerate(_chunks(objects)):
         yield b"," + chunk if index else chunk
     yield b"]"
 
 
-def _chunks(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+def _dumped(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    return (orjson.dumps(obj) for obj in objects)
+
+
+def _chunks(objects: Iterable[bytes]) -> Iterator[bytes]:
     """Up to ``CHUNK_SIZE`` objects at a time, comma-separated, without brackets."""
     iterator = iter(objects)
     while batch := list(itertools.islice(iterator, CHUNK_SIZE)):
-        yield orjson.dumps(batch)[1:-1]
+        yield b",".join(batch)

@@ -82,7 +82,7 @@ _TLPS = {member.value: member for member in Tlp}
 
 
 def row_to_indicator(row: Sequence[Any]) -> Indicator:
-    """One ``indicator_versions`` row (all columns, in table order) → the version it stores."""
+    """One ``indicator_versions`` row (``schema.DECODED_COLUMNS``, in order) → its version."""
     # Unpacking by position is the read hot path's cheapest access to a row.
     (
         seq,
