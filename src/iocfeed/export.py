@@ -43,6 +43,7 @@ from iocfeed.stix.ids import derived_id
 from iocfeed.stix.markings import TLP_VERSIONS
 from iocfeed.stix.objects import ExportOptions, Producer, StixObject
 from iocfeed.stix.stored import StoredObject
+from iocfeed.store.rows import to_us
 from iocfeed.store.search import IndicatorSearch
 
 DEFAULT_LIMIT = 500  # SPEC §2
@@ -50,7 +51,7 @@ MAX_LIMIT = 1000  # SPEC §2: "above 1000 is a 400 error naming the cap"
 
 # Bumped whenever the same rows and options would serialise differently (a change to the
 # STIX builders), so that no client keeps a stale copy on a 304.
-EXPORT_FORMAT_VERSION = "2"
+EXPORT_FORMAT_VERSION = "3"
 
 MEDIA_TYPE = "application/stix+json;version=2.1"
 
@@ -257,7 +258,7 @@ class ExportResult:
 
 
 def fingerprint(
-    indicators: Sequence[Indicator | StoredObject],
+    rows: Sequence[StoredObject],
     request: ExportRequest,
     producer: Producer,
     now: datetime,
@@ -282,8 +283,11 @@ def fingerprint(
         producer.identity_class,
         producer.created,
     )
-    rows = [(row.stix_id, row.modified, row.last_seen, row.withdrawn(now)) for row in indicators]
-    return hashlib.sha256(orjson.dumps([head, rows])).hexdigest()
+    now_us = to_us(now)
+    parts = [
+        (row.stix_id, row.modified_us, row.last_seen_us, row.withdrawn(now_us)) for row in rows
+    ]
+    return hashlib.sha256(orjson.dumps([head, parts])).hexdigest()
 
 
 def run_export(

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from iocfeed.indicators.model import Indicator, IocType, Tlp
+from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 from iocfeed.stix.markings import marking_definition, marking_id
 from iocfeed.stix.objects import (
     SCO_TYPE,
@@ -121,7 +121,15 @@ def stored_objects_json(
     changed in place, are built, from the rows decoded, and only when the export has any.
     """
     creator = producer.identity_id if options.include_identity else None
-    tlps = [object_tlp(row, options) for row in rows]
+    # Few (tlp, confidence) pairs exist: decide each pair's TLP once.
+    decided: dict[tuple[Tlp | None, Confidence], Tlp] = {}
+    tlps = []
+    for row in rows:
+        pair = (row.tlp, row.confidence)
+        tlp = decided.get(pair)
+        if tlp is None:
+            tlp = decided[pair] = object_tlp(row, options)
+        tlps.append(tlp)
     markings = {tlp: marking_id(tlp, options.tlp_version) for tlp in set(tlps)}
     if options.include_identity:
         yield orjson.dumps(producer.identity())
@@ -130,20 +138,27 @@ def stored_objects_json(
             yield orjson.dumps(marking_definition(tlp, options.tlp_version))
     for row, tlp in zip(rows, tlps, strict=True):
         yield splice(row.json, markings[tlp], creator)
-    has_patterns = any(row.type is IocType.MITRE_ATTACK for row in rows)
-    if not (options.include_observables or has_patterns):
-        return
-    indicators = [row.decode() for row in rows]
     if options.include_observables:
         seen: set[str] = set()
-        for indicator, tlp in zip(indicators, tlps, strict=True):
-            if indicator.type in SCO_TYPE and not indicator.withdrawn(now):
+        for row, tlp in zip(rows, tlps, strict=True):
+            indicator = row.decode() if row.type in SCO_TYPE else None
+            if indicator is not None and not indicator.withdrawn(now):
                 for obj in build_observables(indicator, markings[tlp], creator):
                     if obj["id"] not in seen:
                         seen.add(obj["id"])
                         yield orjson.dumps(obj)
-    for obj in _indicates(indicators, tlps, markings, creator):
-        yield orjson.dumps(obj)
+    patterns = {row.decode().value for row in rows if row.type is IocType.MITRE_ATTACK}
+    if patterns:
+        # Only versions that name a technique of the export can have relationships.
+        linked = [
+            (row.decode(), tlp)
+            for row, tlp in zip(rows, tlps, strict=True)
+            if row.type is IocType.MITRE_ATTACK or not patterns.isdisjoint(row.techniques)
+        ]
+        indicators = [indicator for indicator, _ in linked]
+        linked_tlps = [tlp for _, tlp in linked]
+        for obj in _indicates(indicators, linked_tlps, markings, creator):
+            yield orjson.dumps(obj)
 
 
 def serialize_bundle(objects: Iterable[Mapping[str, Any]], bundle_id: str) -> Iterator[bytes]:

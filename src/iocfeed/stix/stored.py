@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
@@ -21,6 +21,8 @@ from iocfeed.indicators.model import TLP_BY_CONFIDENCE, Confidence, Indicator, I
 from iocfeed.stix.markings import marking_id
 from iocfeed.stix.objects import ExportOptions, build_sdo, object_tlp
 from iocfeed.stix.timestamps import stix_timestamp
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def stored_json(
@@ -53,7 +55,11 @@ def splice(stored: bytes, marking: str, creator: str | None) -> bytes:
 @dataclass(frozen=True, slots=True)
 class StoredObject:
     """One stored version as the read path serves it: its stored JSON and the few columns a
-    request's choices depend on, without decoding the rest of the row."""
+    request's choices depend on, without decoding the rest of the row.
+
+    Times other than ``date_added`` stay as the store keeps them (integer microseconds since
+    the epoch): the read path only compares and fingerprints them.
+    """
 
     seq: int
     stix_id: str
@@ -61,22 +67,27 @@ class StoredObject:
     confidence: Confidence
     tlp: Tlp | None
     revoked: bool
-    valid_until: datetime | None
-    modified: datetime
-    last_seen: datetime
+    valid_until_us: int | None
+    modified_us: int
+    last_seen_us: int
+    techniques: tuple[str, ...]
     date_added: datetime
     json: bytes
     decode: Callable[[], Indicator]
     """The whole version, decoded from its row (observables and relationships need it)."""
 
     @property
+    def modified(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=self.modified_us)
+
+    @property
     def effective_tlp(self) -> Tlp:
         """SPEC §4: the operator's TLP, else the one the confidence gives."""
         return self.tlp if self.tlp is not None else TLP_BY_CONFIDENCE[self.confidence]
 
-    def withdrawn(self, now: datetime) -> bool:
-        """Revoked, or past ``valid_until`` at ``now``."""
-        return self.revoked or (self.valid_until is not None and self.valid_until <= now)
+    def withdrawn(self, now_us: int) -> bool:
+        """Revoked, or past ``valid_until`` at ``now_us`` (epoch microseconds)."""
+        return self.revoked or (self.valid_until_us is not None and self.valid_until_us <= now_us)
 
     def served(self, options: ExportOptions, creator: str | None) -> bytes:
         """The SDO as a request with ``options`` (and producer id ``creator``) gets it."""

@@ -10,7 +10,8 @@ import orjson
 
 from iocfeed.indicators.model import TLP_BY_CONFIDENCE, Confidence, Indicator, IocType, Tlp
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = EPOCH
 
 
 def to_us(moment: datetime) -> int:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -49,6 +49,7 @@ from iocfeed.indicators.query import (
     VersionSelector,
 )
 from iocfeed.stix.stored import StoredObject, stored_json
+from iocfeed.store.rows import EPOCH as _EPOCH
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
 from iocfeed.store.schema import DECODED_COLUMNS, indicator_sources, sources, write_clock
 from iocfeed.store.schema import indicator_versions as versions
@@ -62,31 +63,54 @@ _CONFIDENCES = {member.value: member for member in Confidence}
 _TLPS = {member.value: member for member in Tlp}
 
 
-def _decode(row: Row[Any]) -> Indicator:
+def _decode(row: Sequence[Any]) -> Indicator:
     return row_to_indicator(tuple(row)[:_DECODED])
 
 
-def _stored_object(row: Row[Any]) -> StoredObject:
+def _stored_object(row: Sequence[Any]) -> StoredObject:
     """A whole row (``stix_json`` last) as the read path serves it; a row written before the
     JSON was stored (and not yet backfilled) gets its JSON built here."""
-    stored = row.stix_json
+    # Unpacking by position is the read hot path's cheapest access to a row.
+    (
+        seq,
+        stix_id,
+        ioc_type,
+        _value,
+        confidence,
+        _tags,
+        techniques,
+        _description,
+        _source,
+        tlp,
+        _tlp_rank,
+        _first_seen,
+        last_seen,
+        valid_until,
+        revoked,
+        _created,
+        modified,
+        date_added,
+        _superseded_at,
+        _access_rank,
+        _submitted,
+        stored,
+    ) = row
     if stored is None:
         stored = stored_json(_decode(row))
-    valid_until = row.valid_until
-    tlp = row.tlp
     return StoredObject(
-        seq=row.seq,
-        stix_id=row.stix_id,
-        type=_TYPES[row.type],
-        confidence=_CONFIDENCES[row.confidence],
-        tlp=_TLPS[tlp] if tlp is not None else None,
-        revoked=bool(row.revoked),
-        valid_until=from_us(valid_until) if valid_until else None,
-        modified=from_us(row.modified),
-        last_seen=from_us(row.last_seen),
-        date_added=from_us(row.date_added),
-        json=bytes(stored),
-        decode=functools.partial(_decode, row),
+        seq,
+        stix_id,
+        _TYPES[ioc_type],
+        _CONFIDENCES[confidence],
+        _TLPS[tlp] if tlp is not None else None,
+        bool(revoked),
+        valid_until or None,
+        modified,
+        last_seen,
+        tuple(orjson.loads(techniques)) if techniques != "[]" else (),
+        _EPOCH + timedelta(microseconds=date_added),
+        stored if type(stored) is bytes else bytes(stored),
+        functools.partial(_decode, row),
     )
 
 
