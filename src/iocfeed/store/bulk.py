@@ -42,6 +42,8 @@ _READ_CURRENT = (
     f"JOIN {_KEYS} k ON v.type = k.type AND v.value = k.value "
     "WHERE v.superseded_at IS NULL"
 )
+_PROBE_ONLY = ("SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off")
+_PLAN_FREELY = ("RESET enable_hashjoin", "RESET enable_mergejoin")
 _SUPERSEDE = (
     f"UPDATE {versions.name} v SET superseded_at = s.at "  # noqa: S608
     f"FROM {_SUPERSEDED} s WHERE v.seq = s.seq"
@@ -73,7 +75,15 @@ def read_current(connection: Connection, keys: Iterable[tuple[str, str]]) -> lis
     with cursor.copy(f"COPY {_KEYS} (type, value) FROM STDIN") as copy:
         for key in keys:
             copy.write_row(key)
-    return list(connection.exec_driver_sql(_READ_CURRENT))
+    # Each staged key is one probe of the current-version index. The planner has no
+    # statistics for the fresh staging rows and may otherwise hash the whole table.
+    for statement in _PROBE_ONLY:
+        cursor.execute(statement)
+    try:
+        return list(connection.exec_driver_sql(_READ_CURRENT))
+    finally:
+        for statement in _PLAN_FREELY:
+            cursor.execute(statement)
 
 
 def supersede(connection: Connection, superseded: Iterable[tuple[int, int]]) -> None:
