@@ -9,10 +9,10 @@ DEMO_COUNT ?= 5000
 DEMO_KEY   := iocfeed-demo.key
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test check format bench clean
+.PHONY: help install run test check format bench bench-10m clean
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,11 @@ format: install  ## Format the code
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: install  ## Run the benchmarks (minutes; prints tables)
-	$(BIN)/python -m bench
+bench: install  ## One table of every benchmark, beside the previous release and floors (QUICK=1: 50,000 rows; SIZE=N)
+	$(BIN)/python -m bench $(if $(QUICK),--quick) $(if $(SIZE),--size $(SIZE))
+
+bench-10m: install  ## 10,000,000 indicators on PostgreSQL: import, first page, page 9000, export, memory (hours)
+	$(BIN)/python -m bench --size 10m
 
 clean:  ## Remove the virtualenv, caches and the demo database
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis iocfeed.db* $(DEMO_KEY)

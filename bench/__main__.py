@@ -1,16 +1,8 @@
-"""``python -m bench``: run every ``bench/*_speed.py`` module's ``main()``, in name order."""
+"""``python -m bench [--quick] [--size N|10m]``: the one-table benchmark (``bench.suite``)."""
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
-
-def main() -> None:
-    for path in sorted(Path(__file__).parent.glob("*_speed.py")):
-        print(f"\n== bench.{path.stem} ==", flush=True)
-        importlib.import_module(f"bench.{path.stem}").main()
-
+from bench.suite import main
 
 if __name__ == "__main__":
     main()

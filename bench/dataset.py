@@ -52,3 +52,10 @@ def sqlite_dataset(count: int, *, seed: int = 7) -> Path:
     upgrade(engine)  # a store cached before a newer migration gets it once
     engine.dispose()
     return path
+
+
+if __name__ == "__main__":
+    # python -m bench.dataset PATH COUNT: a SQLite store at PATH (run under either release).
+    import sys
+
+    write_dataset(f"sqlite:///{sys.argv[1]}", int(sys.argv[2]))

@@ -1,8 +1,11 @@
-"""The floor of an import: the same finished rows inserted with raw ``executemany`` only.
+"""The floor of an import: the same finished rows inserted raw, nothing else.
 
-Rows are built (normalised, with ids and times) before the clock starts; the timed part is
-the inserts, one transaction per 5,000 rows, into the schema ``iocfeed db upgrade`` made.
-Run by ``bench.import_speed`` as its own process so that its peak memory is its own.
+Rows are built (normalised, with ids, times and their stored STIX JSON) before the clock
+starts; the timed part is the inserts, one transaction per 5,000 rows, into the schema
+``iocfeed db upgrade`` made: ``executemany`` on SQLite, ``COPY`` on PostgreSQL (the fastest
+way in on each). Run as its own process; prints the timed seconds on stdout.
+
+    python -m bench.raw_insert FILE.jsonl
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from iocfeed.indicators.merge import new_indicator
 from iocfeed.indicators.model import RawIndicator
 from iocfeed.indicators.normalize import RecordDefaults, normalize_record
 from iocfeed.stix.ids import new_stix_id
+from iocfeed.stix.stored import stored_json
 from iocfeed.store.engine import open_engine
 from iocfeed.store.rows import indicator_to_row
 from iocfeed.store.schema import indicator_versions
@@ -35,23 +39,31 @@ def main() -> None:
         for index, record in enumerate(read_records(stream, Format.JSONL)):
             assert isinstance(record, RawIndicator)
             ioc = normalize_record(record, RecordDefaults())
-            row = indicator_to_row(new_indicator(ioc, new_stix_id(ioc.type), now))
+            indicator = new_indicator(ioc, new_stix_id(ioc.type), now)
+            row = indicator_to_row(indicator)
             row["date_added"] += index
             row["superseded_at"] = None
+            row["stix_json"] = stored_json(indicator)
             rows.append(tuple(row[name] for name in columns))
     engine = open_engine(os.environ["IOCFEED_DATABASE_URL"])
-    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    statement = (
+    connection = engine.raw_connection()
+    sqlite = engine.dialect.name == "sqlite"
+    marker = "?" if sqlite else "%s"
+    insert = (
         f"INSERT INTO indicator_versions ({', '.join(columns)}) "
         f"VALUES ({', '.join([marker] * len(columns))})"
     )
-    connection = engine.raw_connection()
+    copy = f"COPY indicator_versions ({', '.join(columns)}) FROM STDIN"
     started = time.perf_counter()
     for start in range(0, len(rows), BATCH):
         cursor = connection.cursor()
-        if marker == "?":
+        if sqlite:
             cursor.execute("BEGIN")
-        cursor.executemany(statement, rows[start : start + BATCH])
+            cursor.executemany(insert, rows[start : start + BATCH])
+        else:
+            with cursor.copy(copy) as writer:  # type: ignore[attr-defined]
+                for row in rows[start : start + BATCH]:
+                    writer.write_row(row)
         connection.commit()
     seconds = time.perf_counter() - started
     connection.close()

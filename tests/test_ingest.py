@@ -120,14 +120,22 @@ INPUTS = {Format.JSONL: _jsonl_input, Format.CSV: _csv_input, Format.TEXT: _text
 
 
 def _stored_rows(engine: Engine) -> list[dict[str, Any]]:
-    """Every stored version, STIX ids replaced by their order of first appearance."""
+    """Every stored version, STIX ids (in the row and its stored JSON) replaced by their order
+    of first appearance."""
     with engine.connect() as connection:
         rows = connection.execute(
             select(indicator_versions).order_by(indicator_versions.c.date_added)
         ).mappings()
         ids: dict[str, int] = {}
         return [
-            {**row, "seq": None, "stix_id": ids.setdefault(row["stix_id"], len(ids))}
+            {
+                **row,
+                "seq": None,
+                "stix_id": ids.setdefault(row["stix_id"], len(ids)),
+                "stix_json": bytes(row["stix_json"]).replace(
+                    row["stix_id"].encode(), str(ids[row["stix_id"]]).encode()
+                ),
+            }
             for row in rows
         ]
 

@@ -18,8 +18,9 @@ equal bytes: the bundle id is derived from the same digest, which keeps a re-dow
 unchanged data byte for byte identical and the ETag honestly strong. A caller holding the
 ETag learns "not modified" without a single object being built.
 
-Objects are built and serialised only when :meth:`ExportResult.chunks` is iterated, a
-hundred at a time, so memory is bounded by ``limit`` rows plus one chunk.
+Output is made only when :meth:`ExportResult.chunks` is iterated, a hundred objects at a
+time, from each version's JSON stored when it was written (``stix.stored``), so memory is
+bounded by ``limit`` rows plus one chunk.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ from iocfeed.errors import InvalidQuery
 from iocfeed.indicators.model import Indicator, IocType, Tlp
 from iocfeed.indicators.query import IndicatorQuery, clamp_to_lookback
 from iocfeed.parameters import parse_limit, parse_time, parse_types
-from iocfeed.stix.bundle import build_objects, serialize_bundle, serialize_objects
+from iocfeed.stix.bundle import build_objects, join_array, join_bundle, stored_objects_json
 from iocfeed.stix.ids import derived_id
 from iocfeed.stix.markings import TLP_VERSIONS
 from iocfeed.stix.objects import ExportOptions, Producer, StixObject
+from iocfeed.stix.stored import StoredObject
+from iocfeed.store.rows import to_us
 from iocfeed.store.search import IndicatorSearch
 
 DEFAULT_LIMIT = 500  # SPEC §2
@@ -48,7 +51,7 @@ MAX_LIMIT = 1000  # SPEC §2: "above 1000 is a 400 error naming the cap"
 
 # Bumped whenever the same rows and options would serialise differently (a change to the
 # STIX builders), so that no client keeps a stale copy on a 304.
-EXPORT_FORMAT_VERSION = "2"
+EXPORT_FORMAT_VERSION = "3"
 
 MEDIA_TYPE = "application/stix+json;version=2.1"
 
@@ -221,16 +224,21 @@ class ExportResult:
     request: ExportRequest
     producer: Producer
     effective_since: datetime | None
-    indicators: Sequence[Indicator]
+    rows: Sequence[StoredObject]
     etag: str
     """Hex SHA-256 of everything the output is made of (see the module docstring)."""
     now: datetime
     """When the export was made: indicators past ``valid_until`` then ship no observables."""
 
     @property
+    def indicators(self) -> list[Indicator]:
+        """The export's versions, decoded from their rows."""
+        return [row.decode() for row in self.rows]
+
+    @property
     def count(self) -> int:
         """How many IOCs the export holds (one SDO each)."""
-        return len(self.indicators)
+        return len(self.rows)
 
     @property
     def bundle_id(self) -> str:
@@ -243,14 +251,17 @@ class ExportResult:
 
     def chunks(self) -> Iterator[bytes]:
         """The export's JSON, a hundred objects per chunk (bundle or bare array)."""
-        objects = self.objects()
+        objects = stored_objects_json(self.rows, self.request.options, self.producer, now=self.now)
         if self.request.format is ExportFormat.OBJECTS:
-            return serialize_objects(objects)
-        return serialize_bundle(objects, self.bundle_id)
+            return join_array(objects)
+        return join_bundle(objects, self.bundle_id)
 
 
 def fingerprint(
-    indicators: Sequence[Indicator], request: ExportRequest, producer: Producer, now: datetime
+    rows: Sequence[StoredObject],
+    request: ExportRequest,
+    producer: Producer,
+    now: datetime,
 ) -> str:
     """The strong ETag of an export made at ``now``: hex SHA-256 over what its bytes are
     made of, including which rows are withdrawn (they ship without observables).
@@ -272,8 +283,11 @@ def fingerprint(
         producer.identity_class,
         producer.created,
     )
-    rows = [(row.stix_id, row.modified, row.last_seen, row.withdrawn(now)) for row in indicators]
-    return hashlib.sha256(orjson.dumps([head, rows])).hexdigest()
+    now_us = to_us(now)
+    parts = [
+        (row.stix_id, row.modified_us, row.last_seen_us, row.withdrawn(now_us)) for row in rows
+    ]
+    return hashlib.sha256(orjson.dumps([head, parts])).hexdigest()
 
 
 def run_export(
@@ -294,12 +308,12 @@ def run_export(
         sources=request.sources,
         max_tlp=max_tlp,
     )
-    page = search.newest_first(query, limit=request.limit, after=None, now=now)
+    page = search.objects_newest_first(query, limit=request.limit, after=None, now=now)
     return ExportResult(
         request=request,
         producer=producer,
         effective_since=effective_since,
-        indicators=page.items,
+        rows=page.items,
         etag=fingerprint(page.items, request, producer, now),
         now=now,
     )

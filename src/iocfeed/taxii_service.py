@@ -2,8 +2,9 @@
 Add Objects, Delete and Status.
 
 Reads join pre-serialised objects into the envelope (``resources.envelope_bytes``); each
-stored version becomes its SDO with the default export options, so TAXII and the STIX
-export publish the same object for the same version. A walk's first page starts with the
+stored version is served as its stored JSON finished with the default export options
+(``stix.stored``), so TAXII and the STIX export publish the same object for the same
+version. A walk's first page starts with the
 reference objects (``taxii.references``); the walk continues with stored versions in
 ``date_added`` order from the store's keyset walk, pinned at the snapshot its first page saw.
 
@@ -27,13 +28,14 @@ import orjson
 from iocfeed.errors import Forbidden, NotFound
 from iocfeed.formats.stixbundle import records_from_objects
 from iocfeed.indicators.merge import Outcome, Writer
-from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Rejected, Tlp
+from iocfeed.indicators.model import IndicatorInput, IocType, Rejected, Tlp
 from iocfeed.indicators.normalize import RecordDefaults
 from iocfeed.indicators.query import IndicatorQuery, Keyset
 from iocfeed.ingest import validate
 from iocfeed.services import Services
 from iocfeed.stix.ids import SDO_TYPE
-from iocfeed.stix.objects import ExportOptions, sdo_for
+from iocfeed.stix.objects import ExportOptions
+from iocfeed.stix.stored import StoredObject
 from iocfeed.stix.timestamps import stix_timestamp
 from iocfeed.taxii import collections, resources
 from iocfeed.taxii.collections import Collection, FeedSource
@@ -66,7 +68,7 @@ class _Selection:
     """One page of a walk: reference objects, then stored versions, and the next token."""
 
     references: list[Reference]
-    items: list[Indicator]
+    items: list[StoredObject]
     next_token: str | None
 
     @property
@@ -156,7 +158,7 @@ class TaxiiService:
         references = selected(self.references, params, request, endpoint)
         if request.matches_nothing:
             return _Selection(references, [], None)
-        page, as_of = self.services.search.in_added_order(
+        page, as_of = self.services.search.objects_in_added_order(
             self._snapshot_query(request),
             limit=request.limit,
             after=request.after,
@@ -182,9 +184,9 @@ class TaxiiService:
         return replace(request.query, as_of=None) if request.after is None else request.query
 
     def _envelope(self, page: _Selection) -> bytes:
-        producer = self.services.producer
+        creator = self.services.producer.identity_id
         objects = [reference.json for reference in page.references]
-        objects += [orjson.dumps(sdo_for(item, OPTIONS, producer)) for item in page.items]
+        objects += [item.served(OPTIONS, creator) for item in page.items]
         return resources.envelope_bytes(objects, page.more, page.next_token)
 
     @staticmethod

@@ -10,8 +10,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, TypeVar
 
-from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
+from iocfeed.indicators.model import Confidence, IocType, Tlp
+
+T = TypeVar("T")
 
 
 class Status(enum.StrEnum):
@@ -91,10 +94,10 @@ class Keyset:
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
+class Page(Generic[T]):
     """One page of a keyset walk; ``next`` is where the following page starts, if any."""
 
-    items: list[Indicator]
+    items: list[T]
     next: Keyset | None
 
     @property

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from iocfeed.indicators.model import Indicator, IocType, Tlp
+from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 from iocfeed.stix.markings import marking_definition, marking_id
 from iocfeed.stix.objects import (
     SCO_TYPE,
@@ -22,6 +22,7 @@ from iocfeed.stix.objects import (
     object_tlp,
     relationship,
 )
+from iocfeed.stix.stored import StoredObject, splice
 
 CHUNK_SIZE = 100  # objects per ``orjson.dumps`` call and per yielded chunk
 
@@ -106,27 +107,95 @@ def _indicates(
                 yield relationship(indicator, "indicates", target_ref, marking, creator)
 
 
+def stored_objects_json(
+    rows: Sequence[StoredObject],
+    options: ExportOptions,
+    producer: Producer,
+    *,
+    now: datetime,
+) -> Iterator[bytes]:
+    """``build_objects`` for stored versions, each object already JSON, in the same order.
+
+    The SDOs are the stored JSON finished by a splice (``stix.stored``); only observables
+    and ``indicates`` relationships, which depend on more than one version or on columns
+    changed in place, are built, from the rows decoded, and only when the export has any.
+    """
+    creator = producer.identity_id if options.include_identity else None
+    # Few (tlp, confidence) pairs exist: decide each pair's TLP once.
+    decided: dict[tuple[Tlp | None, Confidence], Tlp] = {}
+    tlps = []
+    for row in rows:
+        pair = (row.tlp, row.confidence)
+        tlp = decided.get(pair)
+        if tlp is None:
+            tlp = decided[pair] = object_tlp(row, options)
+        tlps.append(tlp)
+    markings = {tlp: marking_id(tlp, options.tlp_version) for tlp in set(tlps)}
+    if options.include_identity:
+        yield orjson.dumps(producer.identity())
+    if options.include_markings:
+        for tlp in sorted(markings):
+            yield orjson.dumps(marking_definition(tlp, options.tlp_version))
+    for row, tlp in zip(rows, tlps, strict=True):
+        yield splice(row.json, markings[tlp], creator)
+    if options.include_observables:
+        seen: set[str] = set()
+        for row, tlp in zip(rows, tlps, strict=True):
+            indicator = row.decode() if row.type in SCO_TYPE else None
+            if indicator is not None and not indicator.withdrawn(now):
+                for obj in build_observables(indicator, markings[tlp], creator):
+                    if obj["id"] not in seen:
+                        seen.add(obj["id"])
+                        yield orjson.dumps(obj)
+    patterns = {row.decode().value for row in rows if row.type is IocType.MITRE_ATTACK}
+    if patterns:
+        # Only versions that name a technique of the export can have relationships.
+        linked = [
+            (row.decode(), tlp)
+            for row, tlp in zip(rows, tlps, strict=True)
+            if row.type is IocType.MITRE_ATTACK or not patterns.isdisjoint(row.techniques)
+        ]
+        indicators = [indicator for indicator, _ in linked]
+        linked_tlps = [tlp for _, tlp in linked]
+        for obj in _indicates(indicators, linked_tlps, markings, creator):
+            yield orjson.dumps(obj)
+
+
 def serialize_bundle(objects: Iterable[Mapping[str, Any]], bundle_id: str) -> Iterator[bytes]:
     """The JSON of a STIX bundle (STIX 2.1 §8) in chunks a web layer can stream.
 
     ``objects`` is always present, ``[]`` when there are none, for consumers that index it.
     """
+    return join_bundle(_dumped(objects), bundle_id)
+
+
+def serialize_objects(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    """The objects as one bare JSON array (SPEC §2, ``format=objects``), in chunks."""
+    return join_array(_dumped(objects))
+
+
+def join_bundle(objects: Iterable[bytes], bundle_id: str) -> Iterator[bytes]:
+    """``serialize_bundle`` for objects that are JSON already."""
     yield b'{"type":"bundle","id":' + orjson.dumps(bundle_id) + b',"objects":['
     for index, chunk in enumerate(_chunks(objects)):
         yield b"," + chunk if index else chunk
     yield b"]}"
 
 
-def serialize_objects(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
-    """The objects as one bare JSON array (SPEC §2, ``format=objects``), in chunks."""
+def join_array(objects: Iterable[bytes]) -> Iterator[bytes]:
+    """``serialize_objects`` for objects that are JSON already."""
     yield b"["
     for index, chunk in enumerate(_chunks(objects)):
         yield b"," + chunk if index else chunk
     yield b"]"
 
 
-def _chunks(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+def _dumped(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
+    return (orjson.dumps(obj) for obj in objects)
+
+
+def _chunks(objects: Iterable[bytes]) -> Iterator[bytes]:
     """Up to ``CHUNK_SIZE`` objects at a time, comma-separated, without brackets."""
     iterator = iter(objects)
     while batch := list(itertools.islice(iterator, CHUNK_SIZE)):
-        yield orjson.dumps(batch)[1:-1]
+        yield b",".join(batch)

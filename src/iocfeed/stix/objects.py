@@ -12,11 +12,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from iocfeed.indicators import attack
 from iocfeed.indicators.model import TLP_BY_CONFIDENCE, Confidence, Indicator, IocType, Tlp
-from iocfeed.memo import Memo
 from iocfeed.stix.ids import SDO_TYPE, derived_id, relationship_id, sco_id
 from iocfeed.stix.markings import TLP_VERSIONS, marking_id
 from iocfeed.stix.patterns import pattern_for
@@ -107,7 +106,16 @@ class ExportOptions:
             raise ValueError(f"tlp_version must be 1 or 2, got {self.tlp_version}")
 
 
-def object_tlp(indicator: Indicator, options: ExportOptions) -> Tlp:
+class Marked(Protocol):
+    """What decides a version's TLP: an ``Indicator``, or a stored object's columns."""
+
+    @property
+    def tlp(self) -> Tlp | None: ...
+    @property
+    def confidence(self) -> Confidence: ...
+
+
+def object_tlp(indicator: Marked, options: ExportOptions) -> Tlp:
     """The TLP an indicator's objects are marked with (SPEC §4).
 
     The operator's TLP if set, else ``options.tlp``, else the confidence default. The
@@ -128,25 +136,9 @@ def sdo_for(indicator: Indicator, options: ExportOptions, producer: Producer) ->
     return build_sdo(indicator, marking, creator)
 
 
-def build_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixObject:
-    """``sdo_for`` with the marking id and ``created_by_ref`` already decided.
-
-    A stored version never changes, so its object is built once per process and marking
-    (feeds serve the same objects to every poll) and handed out as a shallow copy.
-    """
-    # Keyed by the version object itself: the store hands out the same object for the same
-    # stored version, and an entry keeps its object alive, so its id cannot be reused.
-    key = (id(indicator), marking, creator)
-    kept = _BUILT.get(key)
-    if kept is None or kept[0] is not indicator:
-        kept = _BUILT.put(key, (indicator, _build_sdo(indicator, marking, creator)))
-    return dict(kept[1])
-
-
-_BUILT: Memo[tuple[Indicator, StixObject]] = Memo(capacity=5000)
-
-
-def _build_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixObject:
+def build_sdo(indicator: Indicator, marking: str | None, creator: str | None) -> StixObject:
+    """``sdo_for`` with the marking id and ``created_by_ref`` already decided; without a
+    marking the object has no ``object_marking_refs`` (the stored form, ``stix.stored``)."""
     sdo = _common(indicator, creator)
     if indicator.type is IocType.CVE:
         _vulnerability(sdo, indicator)
@@ -154,7 +146,8 @@ def _build_sdo(indicator: Indicator, marking: str, creator: str | None) -> StixO
         _attack_pattern(sdo, indicator)
     else:
         _indicator(sdo, indicator)
-    sdo["object_marking_refs"] = [marking]
+    if marking is not None:
+        sdo["object_marking_refs"] = [marking]
     return sdo
 
 

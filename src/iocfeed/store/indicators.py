@@ -27,9 +27,11 @@ from sqlalchemy import Connection, Engine, bindparam, case, select, update
 from iocfeed.errors import NotFound
 from iocfeed.indicators.merge import Merge, Outcome, Writer, merge, revoke
 from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Tlp
-from iocfeed.store.rows import indicator_to_row, row_to_indicator, to_us
+from iocfeed.stix.stored import stored_json
+from iocfeed.store import bulk
+from iocfeed.store.rows import from_us, indicator_to_row, row_to_indicator, to_us
+from iocfeed.store.schema import DECODED_COLUMNS, write_clock
 from iocfeed.store.schema import indicator_versions as versions
-from iocfeed.store.schema import write_clock
 from iocfeed.store.shadows import answer_withheld
 
 NewStixId = Callable[[IocType], str]
@@ -94,11 +96,17 @@ def current_versions(
     for ioc_type, value in keys:
         by_type[ioc_type].append(value)
     found: dict[tuple[IocType, str], tuple[Indicator, int]] = {}
+    if bulk.is_bulk(connection):
+        staged = [(kind.value, value) for kind, values in by_type.items() for value in values]
+        for row in bulk.read_current(connection, staged):
+            indicator = row_to_indicator(row)
+            found[(indicator.type, indicator.value)] = (indicator, row.seq)
+        return found
     for ioc_type, values in by_type.items():
         for start in range(0, len(values), _LOOKUP_CHUNK):
             chunk = values[start : start + _LOOKUP_CHUNK]
             rows = connection.execute(
-                select(versions).where(
+                select(*DECODED_COLUMNS).where(
                     versions.c.superseded_at.is_(None),
                     versions.c.type == ioc_type.value,
                     versions.c.value.in_(chunk),
@@ -337,6 +345,10 @@ class _BatchWrites:
         if result.outcome is Outcome.ADDED:
             row["created"] = modified
         row["superseded_at"] = None
+        # The object as a read of this row decodes it, serialised once (``stix.stored``).
+        row["stix_json"] = stored_json(
+            indicator, created=from_us(row["created"]), modified=from_us(modified)
+        )
         self.inserts.append(row)
         return _Current(indicator, modified, None, row)
 
@@ -367,20 +379,28 @@ class _BatchWrites:
             }
 
     def flush(self, connection: Connection) -> None:
-        if self.supersede:
-            connection.execute(
-                update(versions)
-                .where(versions.c.seq == bindparam("b_seq"))
-                .values(superseded_at=bindparam("b_at")),
-                self.supersede,
-            )
-        if self.inserts:
-            # The hot path of every import: hand plain tuples to the driver's executemany
-            # (SQLAlchemy's per-parameter processing would cost more than the insert).
-            connection.exec_driver_sql(
-                _insert_statement(connection.dialect.paramstyle),
-                [_insert_values(row) for row in self.inserts],
-            )
+        if bulk.is_bulk(connection):
+            # COPY and set-based statements (``store.bulk``).
+            if self.supersede:
+                bulk.supersede(connection, [(s["b_seq"], s["b_at"]) for s in self.supersede])
+            if self.inserts:
+                bulk.insert(connection, _INSERT_COLUMNS, map(_insert_values, self.inserts))
+        else:
+            if self.supersede:
+                connection.execute(
+                    update(versions)
+                    .where(versions.c.seq == bindparam("b_seq"))
+                    .values(superseded_at=bindparam("b_at")),
+                    self.supersede,
+                )
+            if self.inserts:
+                # The hot path of every import: hand plain tuples to the driver's
+                # executemany (SQLAlchemy's per-parameter processing would cost more than
+                # the insert).
+                connection.exec_driver_sql(
+                    _insert_statement(connection.dialect.paramstyle),
+                    [_insert_values(row) for row in self.inserts],
+                )
         if self.reranked:
             # After the inserts, so versions superseded within this batch are re-ranked too.
             connection.execute(

@@ -8,6 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from iocfeed.store.backfill import Progress, backfill_stored_json
+
 
 def _config() -> Config:
     config = Config()
@@ -15,12 +17,18 @@ def _config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (creating every table on an empty database)."""
+def upgrade(engine: Engine, revision: str = "head", *, progress: Progress | None = None) -> None:
+    """Bring the database to ``revision`` (creating every table on an empty database).
+
+    At the head revision, versions stored before their JSON was stored get it filled in
+    (``store.backfill``), reporting to ``progress``.
+    """
     config = _config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    if revision == "head":
+        backfill_stored_json(engine, progress=progress)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -10,7 +10,8 @@ import orjson
 
 from iocfeed.indicators.model import TLP_BY_CONFIDENCE, Confidence, Indicator, IocType, Tlp
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = EPOCH
 
 
 def to_us(moment: datetime) -> int:
@@ -82,7 +83,7 @@ _TLPS = {member.value: member for member in Tlp}
 
 
 def row_to_indicator(row: Sequence[Any]) -> Indicator:
-    """One ``indicator_versions`` row (all columns, in table order) → the version it stores."""
+    """One ``indicator_versions`` row (``schema.DECODED_COLUMNS``, in order) → its version."""
     # Unpacking by position is the read hot path's cheapest access to a row.
     (
         seq,

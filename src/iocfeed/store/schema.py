@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -71,6 +72,17 @@ indicator_versions = Table(
         server_default=false(),
         comment="posted to the TAXII Submissions collection",
     ),
+    Column(
+        "stix_json",
+        LargeBinary,
+        nullable=True,
+        comment="the version's SDO as JSON, without created_by_ref and object_marking_refs",
+    ),
+)
+
+# Every column but the stored JSON, in table order: what decoding a row into its version reads.
+DECODED_COLUMNS = tuple(
+    column for column in indicator_versions.columns if column.name != "stix_json"
 )
 
 _CURRENT = indicator_versions.c.superseded_at.is_(None)

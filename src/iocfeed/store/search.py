@@ -18,10 +18,11 @@ as "latest" the version that was latest then (``superseded_at`` NULL or later th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -38,7 +39,7 @@ from sqlalchemy import (
     select,
 )
 
-from iocfeed.indicators.model import Indicator, IocType
+from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 from iocfeed.indicators.query import (
     LATEST,
     IndicatorQuery,
@@ -47,16 +48,70 @@ from iocfeed.indicators.query import (
     Status,
     VersionSelector,
 )
-from iocfeed.memo import Memo
+from iocfeed.stix.stored import StoredObject, stored_json
+from iocfeed.store.rows import EPOCH as _EPOCH
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
-from iocfeed.store.schema import indicator_sources, sources, write_clock
+from iocfeed.store.schema import DECODED_COLUMNS, indicator_sources, sources, write_clock
 from iocfeed.store.schema import indicator_versions as versions
 
 v = versions.c
+T = TypeVar("T")
+_Walked = TypeVar("_Walked", Indicator, StoredObject)
+_DECODED = len(DECODED_COLUMNS)
+_TYPES = {member.value: member for member in IocType}
+_CONFIDENCES = {member.value: member for member in Confidence}
+_TLPS = {member.value: member for member in Tlp}
 
-# Decoded rows kept per store (a few pages): feeds read the same newest versions on every
-# poll, and decoding a row costs more than the SQL that fetched it.
-DECODED_ROWS = 5000
+
+def _decode(row: Sequence[Any]) -> Indicator:
+    return row_to_indicator(tuple(row)[:_DECODED])
+
+
+def _stored_object(row: Sequence[Any]) -> StoredObject:
+    """A whole row (``stix_json`` last) as the read path serves it; a row written before the
+    JSON was stored (and not yet backfilled) gets its JSON built here."""
+    # Unpacking by position is the read hot path's cheapest access to a row.
+    (
+        seq,
+        stix_id,
+        ioc_type,
+        _value,
+        confidence,
+        _tags,
+        techniques,
+        _description,
+        _source,
+        tlp,
+        _tlp_rank,
+        _first_seen,
+        last_seen,
+        valid_until,
+        revoked,
+        _created,
+        modified,
+        date_added,
+        _superseded_at,
+        _access_rank,
+        _submitted,
+        stored,
+    ) = row
+    if stored is None:
+        stored = stored_json(_decode(row))
+    return StoredObject(
+        seq,
+        stix_id,
+        _TYPES[ioc_type],
+        _CONFIDENCES[confidence],
+        _TLPS[tlp] if tlp is not None else None,
+        bool(revoked),
+        valid_until or None,
+        modified,
+        last_seen,
+        tuple(orjson.loads(techniques)) if techniques != "[]" else (),
+        _EPOCH + timedelta(microseconds=date_added),
+        stored if type(stored) is bytes else bytes(stored),
+        functools.partial(_decode, row),
+    )
 
 
 def _reported_by(names: Sequence[str]) -> ColumnElement[bool]:
@@ -158,22 +213,30 @@ class IndicatorSearch:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._decoded_rows: Memo[Indicator] = Memo(capacity=DECODED_ROWS)
-
-    def _decoded(self, row: Row[Any]) -> Indicator:
-        """A row's version; a row changes only in ``last_seen`` and ``source``, so with its
-        row number and STIX id they name what it decodes to."""
-        key = (row.seq, row.stix_id, row.last_seen, row.source)
-        found = self._decoded_rows.get(key)
-        return found if found is not None else self._decoded_rows.put(key, row_to_indicator(row))
 
     def newest_first(
         self, query: IndicatorQuery, *, limit: int, after: Keyset | None, now: datetime
-    ) -> Page:
-        """Latest versions, newest ``modified`` first (REST search, STIX export).
+    ) -> Page[Indicator]:
+        """Latest versions, newest ``modified`` first (REST search).
 
         With ``query.as_of`` the walk sees the latest versions as they stood then.
         """
+        statement = self._newest_first(query, limit=limit, after=after, now=now)
+        items = self._fetch(statement.with_only_columns(*DECODED_COLUMNS), row_to_indicator)
+        return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
+
+    def objects_newest_first(
+        self, query: IndicatorQuery, *, limit: int, after: Keyset | None, now: datetime
+    ) -> Page[StoredObject]:
+        """``newest_first`` as stored objects, their JSON ready to serve (STIX export)."""
+        statement = self._newest_first(query, limit=limit, after=after, now=now)
+        items = self._fetch(statement, _stored_object)
+        return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
+
+    @staticmethod
+    def _newest_first(
+        query: IndicatorQuery, *, limit: int, after: Keyset | None, now: datetime
+    ) -> Select[Any]:
         if query.as_of is None:
             where: list[ColumnElement[bool]] = [v.superseded_at.is_(None)]
         else:
@@ -182,9 +245,7 @@ class IndicatorSearch:
         where += _filters(query, now)
         if after is not None:
             where.append(v.date_added < to_us(after.at))
-        statement = select(versions).where(*where).order_by(v.date_added.desc())
-        items = self._fetch(statement.limit(limit + 1))
-        return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
+        return select(versions).where(*where).order_by(v.date_added.desc()).limit(limit + 1)
 
     def last_added(self) -> datetime:
         """The newest ``date_added`` handed out: the ``as_of`` that pins a walk starting now."""
@@ -205,28 +266,50 @@ class IndicatorSearch:
 
     def in_added_order(
         self, query: IndicatorQuery, *, limit: int, after: Keyset | None, now: datetime
-    ) -> tuple[Page, datetime]:
-        """Versions by ascending ``date_added`` as of ``query.as_of`` (TAXII objects/manifest).
+    ) -> tuple[Page[Indicator], datetime]:
+        """Versions by ascending ``date_added`` as of ``query.as_of``.
 
         Returns the page and the ``as_of`` that pins the walk (the newest ``date_added``
         when the query had none), for the ``next`` cursor.
         """
+        return self._in_added_order(
+            query, limit, after, now, read=(DECODED_COLUMNS, row_to_indicator)
+        )
+
+    def objects_in_added_order(
+        self, query: IndicatorQuery, *, limit: int, after: Keyset | None, now: datetime
+    ) -> tuple[Page[StoredObject], datetime]:
+        """``in_added_order`` as stored objects, their JSON ready to serve (TAXII)."""
+        return self._in_added_order(
+            query, limit, after, now, read=(tuple(versions.c), _stored_object)
+        )
+
+    def _in_added_order(
+        self,
+        query: IndicatorQuery,
+        limit: int,
+        after: Keyset | None,
+        now: datetime,
+        *,
+        read: tuple[Sequence[ColumnElement[Any]], Callable[[Row[Any]], _Walked]],
+    ) -> tuple[Page[_Walked], datetime]:
+        columns, decode = read
         with self.engine.connect() as connection:
             as_of = to_us(query.as_of) if query.as_of is not None else self._last_added(connection)
             where = [v.date_added <= as_of, _versions_as_of(query, as_of), *_filters(query, now)]
             if after is not None:
                 where.append(v.date_added > to_us(after.at))
-            statement = select(versions).where(*where).order_by(v.date_added).limit(limit + 1)
-            items = [self._decoded(row) for row in connection.execute(statement)]
-        page = _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
+            statement = select(*columns).where(*where).order_by(v.date_added).limit(limit + 1)
+            items = [decode(row) for row in connection.execute(statement)]
+        page = _page(items, limit, key=lambda item: Keyset(item.date_added, item.seq))
         return page, from_us(as_of)
 
     def current(self, ioc_type: IocType, value: str) -> Indicator | None:
         """The latest version of one indicator, revoked or not."""
-        statement = select(versions).where(
+        statement = select(*DECODED_COLUMNS).where(
             v.superseded_at.is_(None), v.type == ioc_type.value, v.value == value
         )
-        items = self._fetch(statement)
+        items = self._fetch(statement, row_to_indicator)
         return items[0] if items else None
 
     def by_stix_id(self, stix_id: str) -> Indicator | None:
@@ -235,8 +318,8 @@ class IndicatorSearch:
         A STIX id belongs to one ``(type, value)`` for ever (a revoked value loaded again
         starts over with a new id), so this is at most one row.
         """
-        statement = select(versions).where(v.superseded_at.is_(None), v.stix_id == stix_id)
-        items = self._fetch(statement.limit(1))
+        statement = select(*DECODED_COLUMNS).where(v.superseded_at.is_(None), v.stix_id == stix_id)
+        items = self._fetch(statement.limit(1), row_to_indicator)
         return items[0] if items else None
 
     def counts_by_type(self) -> dict[IocType, int]:
@@ -256,9 +339,9 @@ class IndicatorSearch:
         with self.engine.connect() as connection:
             return [(row.name, row.kind) for row in connection.execute(statement)]
 
-    def _fetch(self, statement: Select[Any]) -> list[Indicator]:
+    def _fetch(self, statement: Select[Any], read: Callable[[Row[Any]], T]) -> list[T]:
         with self.engine.connect() as connection:
-            return [self._decoded(row) for row in connection.execute(statement)]
+            return [read(row) for row in connection.execute(statement)]
 
     @staticmethod
     def _last_added(connection: Connection) -> int:
@@ -269,7 +352,7 @@ class IndicatorSearch:
         )
 
 
-def _page(items: list[Indicator], limit: int, key: Any) -> Page:
+def _page(items: list[T], limit: int, key: Callable[[T], Keyset]) -> Page[T]:
     if len(items) > limit:
         items = items[:limit]
         return Page(items, key(items[-1]))

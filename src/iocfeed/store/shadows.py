@@ -19,11 +19,11 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, select
 from iocfeed.indicators.merge import Merge, Writer, merge
 from iocfeed.indicators.model import Indicator, IndicatorInput, IocType
 from iocfeed.store.rows import indicator_to_row, row_to_indicator, to_us
+from iocfeed.store.schema import DECODED_COLUMNS
 from iocfeed.store.schema import indicator_shadows as shadows
-from iocfeed.store.schema import indicator_versions
 
 _Key = tuple[IocType, str]
-_VERSION_COLUMNS = tuple(indicator_versions.columns.keys())
+_VERSION_COLUMNS = tuple(column.name for column in DECODED_COLUMNS)
 # Shadows asked for per statement: well below both databases' bound-parameter limits.
 _LOOKUP_CHUNK = 1000
 

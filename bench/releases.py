@@ -1,0 +1,121 @@
+"""The code a benchmark runs: this tree, or the previous release checked out beside it.
+
+The previous release is a ``git worktree`` of :data:`PREVIOUS_COMMIT` under
+``bench/.previous`` (made on first use); its ``src`` goes first on ``PYTHONPATH`` of the
+processes that run it, so both releases run with the same interpreter and libraries, on the
+same machine, in the same run. Everything a release does is a process of its own: its CLI,
+its server, or a ``bench`` module run against it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PREVIOUS_COMMIT = os.environ.get("IOCFEED_BENCH_PREVIOUS", "5dfe092")
+PREVIOUS_TREE = ROOT / "bench" / ".previous"
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    source: Path | None
+    """The ``src`` directory put first on ``PYTHONPATH``; ``None`` for this tree."""
+
+    def environment(self, database_url: str, **extra: str) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "IOCFEED_DATABASE_URL": database_url,
+            "IOCFEED_EXPIRY_SWEEP_SECONDS": "0",  # no writes while measuring
+            "IOCFEED_ACCESS_LOG": "false",
+            "TERM": "dumb",
+            **extra,
+        }
+        if self.source is not None:
+            env["PYTHONPATH"] = os.pathsep.join([str(self.source), str(ROOT)])
+        return env
+
+    def run(self, database_url: str, *arguments: str) -> str:
+        """``python -m <arguments>`` under this release; its standard output."""
+        return subprocess.run(
+            [sys.executable, "-m", *arguments],
+            env=self.environment(database_url),
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        ).stdout
+
+    @contextlib.contextmanager
+    def server(self, database_url: str) -> Iterator[Server]:
+        """``iocfeed serve`` of this release on a free loopback port."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        command = [sys.executable, "-m", "iocfeed", "serve", "--host", "127.0.0.1"]
+        process = subprocess.Popen(
+            [*command, "--port", str(port), "--log-level", "warning"],
+            env=self.environment(database_url),
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                        break
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name}: iocfeed serve did not start")
+                time.sleep(0.1)
+            yield Server(base, process.pid)
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+
+
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
+
+    def peak_rss_mb(self) -> float:
+        """The server process's peak resident set size (``VmHWM``), MiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmHWM")
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+
+CURRENT = Release("this tree", None)
+
+
+def previous() -> Release:
+    """The previous release, checked out on first use."""
+    if not (PREVIOUS_TREE / "src" / "iocfeed").is_dir():
+        command = ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(PREVIOUS_TREE)]
+        subprocess.run(
+            [*command, PREVIOUS_COMMIT],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return Release(f"previous ({PREVIOUS_COMMIT})", PREVIOUS_TREE / "src")

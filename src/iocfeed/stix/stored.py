@@ -1,0 +1,96 @@
+"""Each version's SDO serialised once, when it is written, and finished per request by a splice.
+
+A stored version never changes in anything its SDO shows, so the store keeps the SDO's JSON
+beside the row (``stored_json``), built without the two parts a request decides:
+``created_by_ref`` (``include_identity``) and ``object_marking_refs`` (the TLP, which the
+``tlp`` option and ``tlp_version`` can change). Serving a version appends those two members
+to the stored bytes (``splice``): no row is decoded and no object is built on the read path.
+JSON members are unordered (RFC 8259 §4), so the appended members are the same object.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from iocfeed.indicators.model import TLP_BY_CONFIDENCE, Confidence, Indicator, IocType, Tlp
+from iocfeed.stix.markings import marking_id
+from iocfeed.stix.objects import ExportOptions, build_sdo, object_tlp
+from iocfeed.stix.timestamps import stix_timestamp
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def stored_json(
+    indicator: Indicator, *, created: datetime | None = None, modified: datetime | None = None
+) -> bytes:
+    """The JSON a version is stored with: its SDO without ``created_by_ref`` and markings;
+    ``created`` and ``modified``, when given, are the times the store stamped on it."""
+    sdo = build_sdo(indicator, None, None)
+    if created is not None:
+        sdo["created"] = stix_timestamp(created)
+    if modified is not None:
+        sdo["modified"] = stix_timestamp(modified)
+    return orjson.dumps(sdo)
+
+
+@functools.lru_cache(maxsize=64)
+def _tail(marking: str, creator: str | None) -> bytes:
+    members: dict[str, object] = {"object_marking_refs": [marking]}
+    if creator is not None:
+        members = {"created_by_ref": creator, **members}
+    return b"," + orjson.dumps(members)[1:]
+
+
+def splice(stored: bytes, marking: str, creator: str | None) -> bytes:
+    """The served SDO: ``stored`` (a JSON object with at least one member) with
+    ``created_by_ref`` (when ``creator`` is given) and ``object_marking_refs`` appended."""
+    return stored[:-1] + _tail(marking, creator)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """One stored version as the read path serves it: its stored JSON and the few columns a
+    request's choices depend on, without decoding the rest of the row.
+
+    Times other than ``date_added`` stay as the store keeps them (integer microseconds since
+    the epoch): the read path only compares and fingerprints them.
+    """
+
+    seq: int
+    stix_id: str
+    type: IocType
+    confidence: Confidence
+    tlp: Tlp | None
+    revoked: bool
+    valid_until_us: int | None
+    modified_us: int
+    last_seen_us: int
+    techniques: tuple[str, ...]
+    date_added: datetime
+    json: bytes
+    decode: Callable[[], Indicator]
+    """The whole version, decoded from its row (observables and relationships need it)."""
+
+    @property
+    def modified(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=self.modified_us)
+
+    @property
+    def effective_tlp(self) -> Tlp:
+        """SPEC §4: the operator's TLP, else the one the confidence gives."""
+        return self.tlp if self.tlp is not None else TLP_BY_CONFIDENCE[self.confidence]
+
+    def withdrawn(self, now_us: int) -> bool:
+        """Revoked, or past ``valid_until`` at ``now_us`` (epoch microseconds)."""
+        return self.revoked or (self.valid_until_us is not None and self.valid_until_us <= now_us)
+
+    def served(self, options: ExportOptions, creator: str | None) -> bytes:
+        """The SDO as a request with ``options`` (and producer id ``creator``) gets it."""
+        return splice(
+            self.json, marking_id(object_tlp(self, options), options.tlp_version), creator
+        )
