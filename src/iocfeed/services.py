@@ -22,6 +22,7 @@ from iocfeed.store.audit import AuditLog
 from iocfeed.store.engine import open_engine
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.keys import KeyStore
+from iocfeed.store.leases import SweepLeases
 from iocfeed.store.ratelimits import DatabaseCounters
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
@@ -67,6 +68,7 @@ class Services:
     audit: AuditLog
     statuses: StatusStore
     sources: SourceStore
+    leases: SweepLeases
     limiter: RateLimiter
     failed_auth: FailedAuthLimiter
     redis: RedisCounters | None
@@ -105,6 +107,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         audit=AuditLog(engine),
         statuses=StatusStore(engine),
         sources=SourceStore(engine),
+        leases=SweepLeases(engine),
         limiter=limiter,
         failed_auth=FailedAuthLimiter(limiter, settings.failed_auth_per_minute),
         redis=redis,

@@ -15,6 +15,7 @@ from iocfeed.clock import Clock
 from iocfeed.config import Settings, load_settings
 from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
+from iocfeed.sweeps import holder_name, sweep_expired
 from iocfeed.web import api, export, keys, ops, sources, taxii, ui
 from iocfeed.web.compression import Compression
 from iocfeed.web.docs import install_docs
@@ -25,6 +26,9 @@ from iocfeed.web.middleware import RequestMiddleware
 from iocfeed.web.proxy import ProxyMiddleware
 
 log = logging.getLogger("iocfeed")
+
+# How often each worker tries to claim the sweep (at most every expiry_sweep_seconds).
+SWEEP_ATTEMPT_SECONDS = 10.0
 
 DESCRIPTION = """\
 iocfeed publishes indicators of compromise as STIX 2.1 bundles, TAXII 2.1 collections and a
@@ -37,16 +41,18 @@ Errors share one JSON shape: `{"status", "error", "message", "parameter"?, "deta
 
 async def _sweep_expired(built: Services) -> None:
     """Revoke indicators past ``valid_until`` periodically (SPEC §1): only with
-    ``sweep_in_server``, for a deployment without ``iocfeed worker``, which sweeps."""
-    interval = built.settings.expiry_sweep_seconds
+    ``sweep_in_server``, for a deployment without ``iocfeed worker``. Every worker tries;
+    the lease in the store lets one per interval run it (``iocfeed.sweeps``)."""
+    holder = holder_name()
+    pause = min(built.settings.expiry_sweep_seconds, SWEEP_ATTEMPT_SECONDS)
     while True:
         try:
-            expired = await asyncio.to_thread(built.indicators.expire_due, built.clock.now())
+            expired = await asyncio.to_thread(sweep_expired, built, holder)
             if expired:
                 log.info("revoked %d expired indicators", expired)
         except Exception:  # the sweep must outlive a database hiccup
             log.exception("expiry sweep failed")
-        await asyncio.sleep(interval)
+        await asyncio.sleep(pause)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
