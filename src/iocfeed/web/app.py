@@ -21,7 +21,7 @@ from iocfeed.web.compression import Compression
 from iocfeed.web.docs import install_docs
 from iocfeed.web.errors import install_error_handlers
 from iocfeed.web.headers import SecurityHeadersMiddleware
-from iocfeed.web.metrics import Metrics
+from iocfeed.web.metrics import Metrics, shared_dir
 from iocfeed.web.middleware import RequestMiddleware
 from iocfeed.web.proxy import ProxyMiddleware
 
@@ -76,6 +76,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            metrics.close()
             built.close()
 
     app = FastAPI(
@@ -87,7 +88,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = built
-    app.state.metrics = Metrics(built.search.counts_by_type, built.limiter.redis_failures)
+    metrics = Metrics(
+        built.search.counts_by_type, built.limiter.redis_failures, shared=shared_dir()
+    )
+    app.state.metrics = metrics
     install_error_handlers(app)
     app.include_router(ui.router)
     app.include_router(ops.router)
