@@ -24,6 +24,7 @@ from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.keys import KeyStore
 from iocfeed.store.leases import SweepLeases
 from iocfeed.store.ratelimits import DatabaseCounters
+from iocfeed.store.replicas import ReadRouting
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
 from iocfeed.store.sources import SourceStore
@@ -64,6 +65,7 @@ class Services:
     engine: Engine
     indicators: IndicatorStore
     search: IndicatorSearch
+    reads: ReadRouting
     keys: KeyStore
     audit: AuditLog
     statuses: StatusStore
@@ -77,6 +79,8 @@ class Services:
 
     def close(self) -> None:
         self.engine.dispose()
+        for replica in self.reads.replicas:
+            replica.dispose()
         if self.redis is not None:
             self.redis.client.close()
 
@@ -87,6 +91,19 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         settings.database_url,
         connect_timeout=settings.database_connect_timeout_seconds,
         statement_timeout=settings.database_statement_timeout_seconds,
+    )
+    reads = ReadRouting(
+        engine,
+        [
+            open_engine(
+                url,
+                connect_timeout=settings.database_connect_timeout_seconds,
+                statement_timeout=settings.database_statement_timeout_seconds,
+            )
+            for url in settings.database_replica_urls
+        ],
+        wait_seconds=settings.database_replica_wait_seconds,
+        retry_seconds=settings.database_replica_retry_seconds,
     )
     redis = (
         RedisCounters(settings.redis_url, settings.redis_timeout_seconds)
@@ -102,7 +119,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock=clock or SystemClock(),
         engine=engine,
         indicators=IndicatorStore(engine, new_stix_id),
-        search=IndicatorSearch(engine),
+        search=IndicatorSearch(engine, reads),
+        reads=reads,
         keys=KeyStore(engine),
         audit=AuditLog(engine),
         statuses=StatusStore(engine),

@@ -48,6 +48,7 @@ from iocfeed.indicators.query import (
     VersionSelector,
 )
 from iocfeed.memo import Memo
+from iocfeed.store.replicas import ReadRouting
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
 from iocfeed.store.schema import indicator_sources, sources, write_clock
 from iocfeed.store.schema import indicator_versions as versions
@@ -156,8 +157,9 @@ def _versions_as_of(query: IndicatorQuery, as_of: int) -> ColumnElement[bool]:
 class IndicatorSearch:
     """Read-only queries over the indicator versions."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, reads: ReadRouting | None = None) -> None:
+        # Reads go to the primary, or to a replica inside a request's replica scope.
+        self.reads = reads if reads is not None else ReadRouting(engine)
         self._decoded_rows: Memo[Indicator] = Memo(capacity=DECODED_ROWS)
 
     def _decoded(self, row: Row[Any]) -> Indicator:
@@ -183,13 +185,13 @@ class IndicatorSearch:
         if after is not None:
             where.append(v.date_added < to_us(after.at))
         statement = select(versions).where(*where).order_by(v.date_added.desc())
-        items = self._fetch(statement.limit(limit + 1))
+        items = self._fetch(statement.limit(limit + 1), at_least=query.as_of)
         return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
 
     def last_added(self) -> datetime:
         """The newest ``date_added`` handed out: the ``as_of`` that pins a walk starting now."""
         with self.engine.connect() as connection:
-            return from_us(self._last_added(connection))
+            return from_us(self._noted(self._last_added(connection)))
 
     def iter_newest_first(
         self, query: IndicatorQuery, *, now: datetime, batch: int = 1000
@@ -211,8 +213,12 @@ class IndicatorSearch:
         Returns the page and the ``as_of`` that pins the walk (the newest ``date_added``
         when the query had none), for the ``next`` cursor.
         """
-        with self.engine.connect() as connection:
-            as_of = to_us(query.as_of) if query.as_of is not None else self._last_added(connection)
+        with self.reads.engine(at_least=query.as_of).connect() as connection:
+            as_of = (
+                to_us(query.as_of)
+                if query.as_of is not None
+                else self._noted(self._last_added(connection))
+            )
             where = [v.date_added <= as_of, _versions_as_of(query, as_of), *_filters(query, now)]
             if after is not None:
                 where.append(v.date_added > to_us(after.at))
@@ -256,9 +262,18 @@ class IndicatorSearch:
         with self.engine.connect() as connection:
             return [(row.name, row.kind) for row in connection.execute(statement)]
 
-    def _fetch(self, statement: Select[Any]) -> list[Indicator]:
-        with self.engine.connect() as connection:
+    @property
+    def engine(self) -> Engine:
+        """The engine of the next read (``store.replicas``)."""
+        return self.reads.engine()
+
+    def _fetch(self, statement: Select[Any], at_least: datetime | None = None) -> list[Indicator]:
+        with self.reads.engine(at_least=at_least).connect() as connection:
             return [self._decoded(row) for row in connection.execute(statement)]
+
+    def _noted(self, clock: int) -> int:
+        self.reads.note_clock(clock)
+        return clock
 
     @staticmethod
     def _last_added(connection: Connection) -> int:

@@ -24,6 +24,7 @@ from iocfeed.web.headers import SecurityHeadersMiddleware
 from iocfeed.web.metrics import Metrics, shared_dir
 from iocfeed.web.middleware import RequestMiddleware
 from iocfeed.web.proxy import ProxyMiddleware
+from iocfeed.web.reads import ReplicaReadsMiddleware
 
 log = logging.getLogger("iocfeed")
 
@@ -112,6 +113,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         metrics=app.state.metrics,
         log_access=settings.access_log,
     )
+    if built.reads.replicas:
+        app.add_middleware(ReplicaReadsMiddleware, routing=built.reads)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         ProxyMiddleware, public_url=settings.public_url, trusted_proxies=settings.trusted_proxies
