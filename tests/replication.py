@@ -88,7 +88,7 @@ class ReplicaPair:
         self._start(self.primary_dir, self.primary_port)
         self._run("pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary_port),
                   "-U", "postgres", "-D", str(self.replica_dir), "-R", "-X", "stream",
-                  "--no-sync")  # fmt: skip
+                  "--checkpoint=fast", "--no-sync")  # fmt: skip
         with (self.replica_dir / "postgresql.conf").open("a") as conf:
             conf.write("\ninclude_if_exists = 'delay.conf'\n")
         self._write_delay(0)
