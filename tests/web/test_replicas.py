@@ -193,3 +193,28 @@ def test_a_replica_that_is_down_sends_reads_to_the_primary(
         assert len(site.get("/api/v1/iocs").json()["items"]) == 3
         assert reads(site)["primary"] > before["primary"]
         assert reads(site)[REPLICA] == 0
+        health = site.client.get("/healthz").json()
+        assert (health["status"], health["database"], health["replica_1"]) == (
+            "degraded", "ok", "unavailable")  # fmt: skip
+
+
+def test_a_rest_search_token_ahead_of_the_replica_reads_the_primary(
+    site: Site, replica_pair: ReplicaPair, schema: str
+) -> None:
+    """The REST search's ``next`` follows the same rule as TAXII's."""
+    load(site, 0, 12)
+    replica_pair.caught_up()
+    replica_pair.delay(30)
+    load(site, 12, 9)
+    headers = site.headers("admin")
+    for fresh in start_site(replica_pair.url(schema=schema)):
+        first = fresh.client.get("/api/v1/iocs", headers=headers, params={"limit": 5}).json()
+        served = [item["value"] for item in first["items"]]
+        following = first["next"]
+        before = reads(site)
+        while following:
+            page = site.client.get(following, headers=headers).json()
+            served += [item["value"] for item in page["items"]]
+            following = page["next"]
+        assert len(served) == len(set(served)) == 21
+        assert reads(site)["primary"] > before["primary"]
