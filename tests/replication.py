@@ -71,7 +71,7 @@ class ReplicaPair:
     def _start(self, data: Path, port: int) -> None:
         options = (
             f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c fsync=off -c full_page_writes=off "
             "-c shared_buffers=32MB -c max_connections=60"
         )
         self._run("pg_ctl", "-D", str(data), "-l", str(self.root / f"{data.name}.log"),
@@ -127,7 +127,8 @@ class ReplicaPair:
             engine.dispose()
 
     def caught_up(self, timeout: float = 30.0) -> None:
-        """Wait until the replica has replayed everything the primary has written."""
+        """Wait until the replica has replayed everything the primary has written (commits
+        are flushed before they are acknowledged, so the write position covers them)."""
         primary, replica = open_engine(self.url()), open_engine(self.url(replica=True))
         try:
             with primary.connect() as connection:

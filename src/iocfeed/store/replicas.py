@@ -22,8 +22,12 @@ were and remain valid on every worker, host and replica.
 
 A first page (no token) is read on whichever replica the request got, however far it lags:
 it is a consistent snapshot of the store at that replica's clock, and the token it hands
-out pins later pages to it. A replica that fails (refuses, times out) is left out for
-``database_replica_retry_seconds``; with none answering, reads go to the primary.
+out pins later pages to it. A replica that fails (refuses, times out, drops a connection)
+is left out for ``database_replica_retry_seconds``; with none answering, reads go to the
+primary. A request already reading a replica when it fails gets the 503 of an unavailable
+database, and the next requests read elsewhere. Which replica a request gets is decided
+on the replica's write clock as last read (at most ``CLOCK_MAX_AGE_SECONDS`` old), so a
+request costs no extra query unless its token asks for a newer snapshot.
 """
 
 from __future__ import annotations
@@ -38,8 +42,10 @@ from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import SQLAlchemyError
 
 from iocfeed.errors import DependencyUnavailable
@@ -49,6 +55,9 @@ from iocfeed.store.schema import write_clock
 log = logging.getLogger("iocfeed.replicas")
 
 POLL_SECONDS = 0.01
+# A replica's write clock, as last read, picks the replica of a request without a query of
+# its own for this long. Clocks only move forward, so an old reading is never too new.
+CLOCK_MAX_AGE_SECONDS = 1.0
 PRIMARY = "primary"
 
 
@@ -83,6 +92,10 @@ class ReadRouting:
         """Reads per engine (``primary``, ``replica 1``, …): what went where."""
         self._turn = itertools.count()
         self._down_until: dict[int, float] = {}
+        self._seen: dict[int, tuple[float, int]] = {}  # replica → (monotonic time, clock)
+        for index, replica in enumerate(self.replicas):
+            # A replica that fails mid-request is left out from then on, not only at a probe.
+            event.listen(replica, "handle_error", partial(self._on_error, index))
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -127,9 +140,12 @@ class ReadRouting:
         """The next replica that answers, round robin; the primary when none does."""
         for _ in range(len(self.replicas)):
             index = next(self._turn) % len(self.replicas)
-            if self._down_until.get(index, 0.0) > time.monotonic():
+            now = time.monotonic()
+            if self._down_until.get(index, 0.0) > now:
                 continue
-            clock = self._clock(index)
+            seen = self._seen.get(index)
+            fresh = seen is not None and now - seen[0] < CLOCK_MAX_AGE_SECONDS
+            clock = seen[1] if fresh and seen is not None else self._clock(index)
             if clock is not None:
                 choice.engine, choice.name, choice.clock = (
                     self.replicas[index],
@@ -155,17 +171,29 @@ class ReadRouting:
                 return False
             time.sleep(POLL_SECONDS)
 
+    def _on_error(self, index: int, context: ExceptionContext) -> None:
+        if context.is_disconnect or isinstance(
+            context.original_exception, context.dialect.loaded_dbapi.OperationalError
+        ):
+            self._left_out(index)
+
+    def _left_out(self, index: int) -> None:
+        self._down_until[index] = time.monotonic() + self.retry_seconds
+        self._seen.pop(index, None)
+
     def _clock(self, index: int) -> int | None:
         """Replica ``index``'s write clock (µs), or ``None`` (and left out a while) if it
         does not answer."""
         try:
             with self.replicas[index].connect() as connection:
-                return int(
+                clock = int(
                     connection.execute(
                         select(write_clock.c.last_date_added).where(write_clock.c.id == 1)
                     ).scalar_one()
                 )
+            self._seen[index] = (time.monotonic(), clock)
+            return clock
         except (DependencyUnavailable, SQLAlchemyError) as exc:
             log.warning("replica %d is unavailable (%s); reading elsewhere", index + 1, exc)
-            self._down_until[index] = time.monotonic() + self.retry_seconds
+            self._left_out(index)
             return None
