@@ -13,6 +13,8 @@ from sqlalchemy import Engine, text
 
 from iocfeed.store.engine import open_engine
 from iocfeed.store.migrate import upgrade
+from tests import replication
+from tests.replication import ReplicaPair
 
 # The machines are small and shared: no per-example deadlines; CI runs the same examples
 # every time, so a failure there is reproducible rather than a roll of the dice.
@@ -83,3 +85,18 @@ def engine(request: pytest.FixtureRequest) -> Engine:
     """A migrated, empty store on each database."""
     fixture = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
     return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def replica_pair() -> Iterator[ReplicaPair]:
+    """A real primary and streaming replica on loopback ports, shared by the session."""
+    reason = replication.missing()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    pair = ReplicaPair()
+    try:
+        yield pair.start()
+    finally:
+        pair.stop()

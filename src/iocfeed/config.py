@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from iocfeed.errors import ConfigurationError
 from iocfeed.indicators.model import Tlp
@@ -103,6 +103,22 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="sqlite:///./iocfeed.db",
         description="SQLAlchemy URL of the store: sqlite:///path or postgresql://user@host/db.",
+    )
+    database_replica_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="PostgreSQL streaming replicas for reads (GET and HEAD requests), "
+        "comma-separated URLs; empty = every read on the primary.",
+    )
+    database_replica_wait_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        description="How long a paging read waits for its replica to reach the snapshot of "
+        "its next token before it reads the primary.",
+    )
+    database_replica_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How long a replica that failed is left out before it is tried again.",
     )
     redis_url: str | None = Field(
         default=None,
@@ -257,6 +273,13 @@ class Settings(BaseSettings):
         description="Peer addresses or CIDRs whose Forwarded/X-Forwarded-* headers are "
         'believed ("*" = any); [] = none.',
     )
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
 
     @field_validator("public_url")
     @classmethod

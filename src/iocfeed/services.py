@@ -28,8 +28,10 @@ from iocfeed.store.audit import AuditLog
 from iocfeed.store.engine import open_engine
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.keys import KeyStore
+from iocfeed.store.leases import SweepLeases
 from iocfeed.store.people import PeopleStore
 from iocfeed.store.ratelimits import DatabaseCounters
+from iocfeed.store.replicas import ReadRouting
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
 from iocfeed.store.sources import SourceStore
@@ -72,10 +74,12 @@ class Services:
     engine: Engine
     indicators: IndicatorStore
     search: IndicatorSearch
+    reads: ReadRouting
     keys: KeyStore
     audit: AuditLog
     statuses: StatusStore
     sources: SourceStore
+    leases: SweepLeases
     limiter: RateLimiter
     failed_auth: FailedAuthLimiter
     redis: RedisCounters | None
@@ -90,6 +94,8 @@ class Services:
     def close(self) -> None:
         self.meter.close()
         self.engine.dispose()
+        for replica in self.reads.replicas:
+            replica.dispose()
         if self.redis is not None:
             self.redis.client.close()
 
@@ -100,6 +106,19 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         settings.database_url,
         connect_timeout=settings.database_connect_timeout_seconds,
         statement_timeout=settings.database_statement_timeout_seconds,
+    )
+    reads = ReadRouting(
+        engine,
+        [
+            open_engine(
+                url,
+                connect_timeout=settings.database_connect_timeout_seconds,
+                statement_timeout=settings.database_statement_timeout_seconds,
+            )
+            for url in settings.database_replica_urls
+        ],
+        wait_seconds=settings.database_replica_wait_seconds,
+        retry_seconds=settings.database_replica_retry_seconds,
     )
     redis = (
         RedisCounters(settings.redis_url, settings.redis_timeout_seconds)
@@ -117,17 +136,19 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     redis_sink = RedisSink(redis.client, database_sink) if redis else None
     sink: UsageSink = redis_sink or database_sink
     meter = UsageMeter(sink, settings.usage_flush_seconds)
-    search = IndicatorSearch(engine)
+    search = IndicatorSearch(engine, reads)
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
         indicators=IndicatorStore(engine, new_stix_id),
         search=search,
+        reads=reads,
         keys=keys,
         audit=audit,
         statuses=StatusStore(engine),
         sources=SourceStore(engine),
+        leases=SweepLeases(engine),
         limiter=limiter,
         failed_auth=FailedAuthLimiter(limiter, settings.failed_auth_per_minute),
         redis=redis,

@@ -11,6 +11,7 @@ from iocfeed.clock import FixedClock
 from iocfeed.config import Settings
 from iocfeed.indicators.model import IocType
 from iocfeed.services import build_services
+from iocfeed.sweeps import sweep_expired
 from iocfeed.web.app import create_app
 from iocfeed.worker.loop import Worker
 from tests.factories import ioc
@@ -68,3 +69,19 @@ def test_the_worker_sweeps_at_once_then_every_interval(database_url: str) -> Non
         assert later is not None and not later.revoked
     finally:
         built.close()
+
+
+def test_two_workers_sweep_once_between_them(database_url: str) -> None:
+    """Two workers (two sets of services, as two hosts have) run a pass at the same
+    instant: one of them revokes, the other finds the sweep taken."""
+    settings, clock = _expiring(database_url, expiry_sweep_seconds=3600)
+    first, second = build_services(settings, clock), build_services(settings, clock)
+    try:
+        assert sweep_expired(first, "host-a:1") == 1
+        assert sweep_expired(second, "host-b:1") is None
+        clock.advance(hours=1)
+        assert sweep_expired(second, "host-b:1") == 0  # due again: the other one wins it
+        assert sweep_expired(first, "host-a:1") is None
+    finally:
+        first.close()
+        second.close()

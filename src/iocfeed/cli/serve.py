@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +23,8 @@ app = typer.Typer()
 
 # Each worker process builds its own app from the environment (see web.app).
 APP_FACTORY = "iocfeed.web.app:app_from_environment"
+# The Prometheus client's switch to its multiprocess mode (iocfeed.web.metrics reads it).
+SHARED_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 @app.command("serve")
@@ -43,6 +50,36 @@ def serve(
         os.environ[SUPERVISOR_PID] = str(os.getpid())
     logging.basicConfig(level=log_level.upper(), format="%(message)s")
     err.print(f"iocfeed serving {chosen.database_url} on http://{host}:{port}")
+    with shared_metrics(workers):
+        _run(host, port, workers, log_level)
+
+
+@contextlib.contextmanager
+def shared_metrics(workers: int) -> Iterator[None]:
+    """Several workers count metrics into one directory (see ``iocfeed.web.metrics``): the
+    operator's ``PROMETHEUS_MULTIPROC_DIR``, emptied first, else a temporary one removed
+    at exit. One worker keeps its metrics in memory unless the operator set the variable."""
+    given = os.environ.get(SHARED_DIR_VARIABLE)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):  # counts of an earlier run
+            stale.unlink()
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    made = tempfile.mkdtemp(prefix="iocfeed-metrics-")
+    os.environ[SHARED_DIR_VARIABLE] = made
+    try:
+        yield
+    finally:
+        del os.environ[SHARED_DIR_VARIABLE]
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def _run(host: str, port: int, workers: int, log_level: str) -> None:
     uvicorn.run(
         APP_FACTORY,
         factory=True,

@@ -353,3 +353,14 @@ indicator_sources = Table(
     ),
 )
 Index("ix_indicator_sources_type_value", indicator_sources.c.type, indicator_sources.c.value)
+
+# Cluster-wide periodic jobs (the expiry sweep): one row per job, claimed by one process
+# per interval whatever the number of workers and hosts (``store.leases``).
+sweep_leases = Table(
+    "sweep_leases",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("due_at", BigInteger, nullable=False, comment="earliest next claim"),
+    Column("holder", String(128), nullable=True, comment="who claimed it last"),
+    Column("claimed_at", BigInteger, nullable=True),
+)

@@ -49,6 +49,7 @@ from iocfeed.indicators.query import (
     VersionSelector,
 )
 from iocfeed.stix.stored import StoredObject, stored_json
+from iocfeed.store.replicas import ReadRouting
 from iocfeed.store.rows import EPOCH as _EPOCH
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
 from iocfeed.store.schema import DECODED_COLUMNS, indicator_sources, sources, write_clock
@@ -211,8 +212,9 @@ def _versions_as_of(query: IndicatorQuery, as_of: int) -> ColumnElement[bool]:
 class IndicatorSearch:
     """Read-only queries over the indicator versions."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, reads: ReadRouting | None = None) -> None:
+        # Reads go to the primary, or to a replica inside a request's replica scope.
+        self.reads = reads if reads is not None else ReadRouting(engine)
 
     def newest_first(
         self, query: IndicatorQuery, *, limit: int, after: Keyset | None, now: datetime
@@ -222,7 +224,9 @@ class IndicatorSearch:
         With ``query.as_of`` the walk sees the latest versions as they stood then.
         """
         statement = self._newest_first(query, limit=limit, after=after, now=now)
-        items = self._fetch(statement.with_only_columns(*DECODED_COLUMNS), row_to_indicator)
+        items = self._fetch(
+            statement.with_only_columns(*DECODED_COLUMNS), row_to_indicator, query.as_of
+        )
         return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
 
     def objects_newest_first(
@@ -230,7 +234,7 @@ class IndicatorSearch:
     ) -> Page[StoredObject]:
         """``newest_first`` as stored objects, their JSON ready to serve (STIX export)."""
         statement = self._newest_first(query, limit=limit, after=after, now=now)
-        items = self._fetch(statement, _stored_object)
+        items = self._fetch(statement, _stored_object, query.as_of)
         return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
 
     @staticmethod
@@ -250,7 +254,7 @@ class IndicatorSearch:
     def last_added(self) -> datetime:
         """The newest ``date_added`` handed out: the ``as_of`` that pins a walk starting now."""
         with self.engine.connect() as connection:
-            return from_us(self._last_added(connection))
+            return from_us(self._noted(self._last_added(connection)))
 
     def iter_newest_first(
         self, query: IndicatorQuery, *, now: datetime, batch: int = 1000
@@ -294,8 +298,12 @@ class IndicatorSearch:
         read: tuple[Sequence[ColumnElement[Any]], Callable[[Row[Any]], _Walked]],
     ) -> tuple[Page[_Walked], datetime]:
         columns, decode = read
-        with self.engine.connect() as connection:
-            as_of = to_us(query.as_of) if query.as_of is not None else self._last_added(connection)
+        with self.reads.engine(at_least=query.as_of).connect() as connection:
+            as_of = (
+                to_us(query.as_of)
+                if query.as_of is not None
+                else self._noted(self._last_added(connection))
+            )
             where = [v.date_added <= as_of, _versions_as_of(query, as_of), *_filters(query, now)]
             if after is not None:
                 where.append(v.date_added > to_us(after.at))
@@ -339,9 +347,23 @@ class IndicatorSearch:
         with self.engine.connect() as connection:
             return [(row.name, row.kind) for row in connection.execute(statement)]
 
-    def _fetch(self, statement: Select[Any], read: Callable[[Row[Any]], T]) -> list[T]:
-        with self.engine.connect() as connection:
+    @property
+    def engine(self) -> Engine:
+        """The engine of the next read (``store.replicas``)."""
+        return self.reads.engine()
+
+    def _fetch(
+        self,
+        statement: Select[Any],
+        read: Callable[[Row[Any]], T],
+        at_least: datetime | None = None,
+    ) -> list[T]:
+        with self.reads.engine(at_least=at_least).connect() as connection:
             return [read(row) for row in connection.execute(statement)]
+
+    def _noted(self, clock: int) -> int:
+        self.reads.note_clock(clock)
+        return clock
 
     @staticmethod
     def _last_added(connection: Connection) -> int:

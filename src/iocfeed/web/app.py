@@ -15,18 +15,23 @@ from iocfeed.clock import Clock
 from iocfeed.config import Settings, load_settings
 from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
+from iocfeed.sweeps import holder_name, sweep_expired
 from iocfeed.web import api, export, keys, ops, sources, taxii
 from iocfeed.web.compression import Compression
 from iocfeed.web.docs import install_docs
 from iocfeed.web.errors import install_error_handlers
 from iocfeed.web.headers import SecurityHeadersMiddleware
-from iocfeed.web.metrics import Metrics
+from iocfeed.web.metrics import Metrics, shared_dir
 from iocfeed.web.middleware import RequestMiddleware
 from iocfeed.web.pages import install_pages
 from iocfeed.web.proxy import ProxyMiddleware
+from iocfeed.web.reads import ReplicaReadsMiddleware
 from iocfeed.web.usage import UsageMiddleware
 
 log = logging.getLogger("iocfeed")
+
+# How often each worker tries to claim the sweep (at most every expiry_sweep_seconds).
+SWEEP_ATTEMPT_SECONDS = 10.0
 
 DESCRIPTION = """\
 iocfeed publishes indicators of compromise as STIX 2.1 bundles, TAXII 2.1 collections and a
@@ -39,16 +44,18 @@ Errors share one JSON shape: `{"status", "error", "message", "parameter"?, "deta
 
 async def _sweep_expired(built: Services) -> None:
     """Revoke indicators past ``valid_until`` periodically (SPEC §1): only with
-    ``sweep_in_server``, for a deployment without ``iocfeed worker``, which sweeps."""
-    interval = built.settings.expiry_sweep_seconds
+    ``sweep_in_server``, for a deployment without ``iocfeed worker``. Every worker tries;
+    the lease in the store lets one per interval run it (``iocfeed.sweeps``)."""
+    holder = holder_name()
+    pause = min(built.settings.expiry_sweep_seconds, SWEEP_ATTEMPT_SECONDS)
     while True:
         try:
-            expired = await asyncio.to_thread(built.indicators.expire_due, built.clock.now())
+            expired = await asyncio.to_thread(sweep_expired, built, holder)
             if expired:
                 log.info("revoked %d expired indicators", expired)
         except Exception:  # the sweep must outlive a database hiccup
             log.exception("expiry sweep failed")
-        await asyncio.sleep(interval)
+        await asyncio.sleep(pause)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -72,6 +79,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            metrics.close()
             built.close()
 
     app = FastAPI(
@@ -83,7 +91,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = built
-    app.state.metrics = Metrics(built.search.counts_by_type, built.limiter.redis_failures)
+    metrics = Metrics(
+        built.search.counts_by_type, built.limiter.redis_failures, shared=shared_dir()
+    )
+    app.state.metrics = metrics
     install_error_handlers(app)
     install_pages(app)
     app.include_router(ops.router)
@@ -108,6 +119,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         metrics=app.state.metrics,
         log_access=settings.access_log,
     )
+    if built.reads.replicas:
+        app.add_middleware(ReplicaReadsMiddleware, routing=built.reads)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         ProxyMiddleware, public_url=settings.public_url, trusted_proxies=settings.trusted_proxies

@@ -5,22 +5,22 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from iocfeed.errors import DependencyUnavailable
-from iocfeed.services import Services
 from iocfeed.web.auth import services
 
 router = APIRouter(tags=["operations"])
 
 
-def _ping_database(built: Services) -> None:
-    with built.engine.connect() as connection:
+def _ping(engine: Engine) -> None:
+    with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
 
 
@@ -46,17 +46,20 @@ async def _check(probe: Callable[[], None], timeout: float) -> dict[str, Any]:
 @router.get(
     "/healthz",
     summary="Health check",
-    description="Each dependency's status and latency (`database`, and `redis` when "
-    "configured). 200 while the database answers, 503 when it does not; a Redis that is "
-    "away makes the status `degraded` (rate limits are then counted in the database). "
+    description="Each dependency's status and latency (`database`, and `redis` and "
+    "`replica_1`, `replica_2`, … when configured). 200 while the database answers, 503 when "
+    "it does not; a Redis that is away makes the status `degraded` (rate limits are then "
+    "counted in the database), as does a read replica that is away (reads then skip it). "
     "Answers within `health_timeout_seconds` even if a dependency hangs.",
 )
 async def healthz(request: Request) -> JSONResponse:
     built = services(request)
     timeout = built.settings.health_timeout_seconds
-    probes: dict[str, Callable[[], None]] = {"database": lambda: _ping_database(built)}
+    probes: dict[str, Callable[[], None]] = {"database": partial(_ping, built.engine)}
     if built.redis is not None:
         probes["redis"] = built.redis.ping
+    for number, replica in enumerate(built.reads.replicas, start=1):
+        probes[f"replica_{number}"] = partial(_ping, replica)
     results = await asyncio.gather(*(_check(probe, timeout) for probe in probes.values()))
     checks = dict(zip(probes, results, strict=True))
     if checks["database"]["status"] != "ok":

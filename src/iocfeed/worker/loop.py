@@ -1,7 +1,7 @@
 """The worker: runs due sources and the expiry sweep, on a short poll, until stopped.
 
-The expiry sweep runs here, not in the web process (unless ``sweep_in_server``): at the
-first pass, then every ``expiry_sweep_seconds``.
+The expiry sweep runs here, not in the web process (unless ``sweep_in_server``): every
+``expiry_sweep_seconds``, once across all workers and hosts (a lease, ``iocfeed.sweeps``).
 
 Any number of workers may share one database: a source is run by whichever worker claims
 its lease first (``store.sources``), and only while it is still due, so each due source
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 
 from iocfeed.services import Services
 from iocfeed.sources.model import SourceRun
+from iocfeed.sweeps import holder_name, sweep_expired
 from iocfeed.worker.runs import SourceRunner
 
 log = logging.getLogger("iocfeed.worker")
@@ -25,7 +25,7 @@ log = logging.getLogger("iocfeed.worker")
 @dataclass
 class Worker:
     services: Services
-    _last_sweep: float | None = field(default=None, init=False)
+    holder: str = field(default_factory=holder_name)
 
     @property
     def runner(self) -> SourceRunner:
@@ -49,16 +49,10 @@ class Worker:
         return runs
 
     def _sweep(self) -> None:
-        """Revoke indicators past ``valid_until``, when the sweep is due (SPEC §1)."""
-        interval = self.services.settings.expiry_sweep_seconds
-        started = time.monotonic()
-        if interval <= 0 or (
-            self._last_sweep is not None and started - self._last_sweep < interval
-        ):
-            return
-        self._last_sweep = started
+        """Revoke indicators past ``valid_until`` when this worker wins the due sweep
+        (SPEC §1; once per interval across the cluster, ``iocfeed.sweeps``)."""
         try:
-            expired = self.services.indicators.expire_due(self.services.clock.now())
+            expired = sweep_expired(self.services, self.holder)
             if expired:
                 log.info("revoked %d expired indicators", expired)
         except Exception:  # the sweep must outlive a database hiccup
