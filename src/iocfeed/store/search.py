@@ -18,6 +18,7 @@ as "latest" the version that was latest then (``superseded_at`` NULL or later th
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -57,6 +58,9 @@ v = versions.c
 # Decoded rows kept per store (a few pages): feeds read the same newest versions on every
 # poll, and decoding a row costs more than the SQL that fetched it.
 DECODED_ROWS = 5000
+
+# Rows per read of a list export: big enough that a 100,000-entry list is 20 queries.
+LIST_BATCH = 5000
 
 
 def _reported_by(names: Sequence[str]) -> ColumnElement[bool]:
@@ -174,17 +178,87 @@ class IndicatorSearch:
 
         With ``query.as_of`` the walk sees the latest versions as they stood then.
         """
-        if query.as_of is None:
-            where: list[ColumnElement[bool]] = [v.superseded_at.is_(None)]
-        else:
-            as_of = to_us(query.as_of)
-            where = [v.date_added <= as_of, _versions_as_of(replace(query, versions=LATEST), as_of)]
-        where += _filters(query, now)
+        where = _latest(query, now)
         if after is not None:
             where.append(v.date_added < to_us(after.at))
         statement = select(versions).where(*where).order_by(v.date_added.desc())
         items = self._fetch(statement.limit(limit + 1))
         return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
+
+    def list_fingerprint(
+        self, query: IndicatorQuery, *, limit: int, now: datetime
+    ) -> tuple[str, int, datetime | None]:
+        """What a list of at most ``limit`` latest versions, newest first, is made of: a hex
+        SHA-256 over each row's number, ``last_seen`` and ``source`` (the only columns a
+        version changes in place), the row count and the newest ``date_added``.
+
+        One narrow read, streamed in batches: memory does not grow with ``limit``. Pin
+        ``query.as_of`` so that :meth:`stream_newest_first` then reads the same rows.
+        """
+        statement = (
+            select(v.seq, v.last_seen, v.source, v.date_added)
+            .where(*_latest(query, now))
+            .order_by(v.date_added.desc())
+            .limit(limit)
+        )
+        digest = hashlib.sha256()
+        count = 0
+        newest: int | None = None
+        with self.engine.connect() as connection:
+            result = connection.execution_options(stream_results=True, yield_per=LIST_BATCH)
+            for rows in result.execute(statement).partitions():
+                if newest is None and rows:
+                    newest = rows[0][3]
+                digest.update(orjson.dumps([tuple(row[:3]) for row in rows]))
+                count += len(rows)
+        return digest.hexdigest(), count, from_us(newest) if newest is not None else None
+
+    def stream_newest_first(
+        self, query: IndicatorQuery, *, limit: int, now: datetime
+    ) -> Iterator[Indicator]:
+        """At most ``limit`` latest versions, newest first, read in keyset batches of
+        :data:`LIST_BATCH` as of ``query.as_of`` (pin it: batches then see one snapshot),
+        decoded as they are sent: memory does not grow with ``limit``."""
+        for row in self._batches(query, [versions], limit, now):
+            yield row_to_indicator(row)
+
+    def stream_numbered(
+        self, query: IndicatorQuery, *, limit: int, now: datetime
+    ) -> Iterator[tuple[Indicator, int, int]]:
+        """As :meth:`stream_newest_first`, each version with its indicator's number (the
+        row number of its first version, which never changes) and its version number."""
+        first = versions.alias("first_version")
+        earlier = versions.alias("earlier_version")
+        columns: list[Any] = [
+            versions,
+            select(func.min(first.c.seq)).where(first.c.stix_id == v.stix_id).scalar_subquery(),
+            select(func.count())
+            .where(earlier.c.stix_id == v.stix_id, earlier.c.date_added <= v.date_added)
+            .scalar_subquery(),
+        ]
+        width = len(versions.c)
+        for row in self._batches(query, columns, limit, now):
+            yield row_to_indicator(row[:width]), int(row[width]), int(row[width + 1])
+
+    def _batches(
+        self, query: IndicatorQuery, columns: list[Any], limit: int, now: datetime
+    ) -> Iterator[Row[Any]]:
+        if query.as_of is None:
+            query = replace(query, as_of=self.last_added())
+        where = _latest(query, now)
+        remaining = limit
+        after: int | None = None
+        while remaining > 0:
+            bounded = where if after is None else [*where, v.date_added < after]
+            batch = min(LIST_BATCH, remaining)
+            statement = select(*columns).where(*bounded).order_by(v.date_added.desc()).limit(batch)
+            with self.engine.connect() as connection:
+                rows = connection.execute(statement).all()
+            yield from rows
+            if len(rows) < batch:
+                return
+            remaining -= len(rows)
+            after = rows[-1].date_added
 
     def last_added(self) -> datetime:
         """The newest ``date_added`` handed out: the ``as_of`` that pins a walk starting now."""
@@ -267,6 +341,16 @@ class IndicatorSearch:
                 select(write_clock.c.last_date_added).where(write_clock.c.id == 1)
             ).scalar_one()
         )
+
+
+def _latest(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
+    """Latest versions matching ``query`` (as they stood at ``query.as_of``, if set)."""
+    if query.as_of is None:
+        where: list[ColumnElement[bool]] = [v.superseded_at.is_(None)]
+    else:
+        as_of = to_us(query.as_of)
+        where = [v.date_added <= as_of, _versions_as_of(replace(query, versions=LATEST), as_of)]
+    return where + _filters(query, now)
 
 
 def _page(items: list[Indicator], limit: int, key: Any) -> Page:
