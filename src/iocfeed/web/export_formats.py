@@ -139,10 +139,12 @@ _HEADERS: dict[str, Any] = {
 
 
 def _responses(format: OutputFormat, media_type: str | None = None) -> dict[int | str, Any]:
+    media_type = media_type or SPECS[format].media_type
+    schema = {"type": "object"} if media_type == "application/json" else {"type": "string"}
     return {
         200: {
             "description": f"The {format.value} download, streamed.",
-            "content": {media_type or SPECS[format].media_type: {"schema": {"type": "string"}}},
+            "content": {media_type: {"schema": schema}},
             "headers": {**_HEADERS, **RATE_HEADERS},
         },
         304: {"description": "Not modified: `If-None-Match` names the current content."},
