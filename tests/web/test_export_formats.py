@@ -12,7 +12,9 @@ import orjson
 import pytest
 from pymisp import MISPEvent
 
+from iocfeed.accounts.model import Narrowing
 from iocfeed.indicators.model import Confidence, IndicatorInput, IocType, Tlp
+from iocfeed.portal.actors import OPERATOR
 from tests.factories import ioc
 from tests.web.conftest import NOW, Site
 
@@ -131,6 +133,33 @@ def test_basic_auth_works_and_key_in_the_url_only_for_device_keys(
     assert key not in caplog.text
     entries = [orjson.loads(r.getMessage()) for r in caplog.records if r.name == "iocfeed.access"]
     assert entries[0]["query"] == "type=domain&key=***"
+
+
+def test_a_device_key_in_the_url_reads_every_export_and_nothing_else(
+    sqlite_site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    load(sqlite_site)
+    accounts = sqlite_site.services.accounts
+    made = accounts.create("Branch office", "pro", OPERATOR)
+    key = accounts.create_key(made.account_id, "pa-440", OPERATOR, Narrowing(device=True)).plaintext
+    with caplog.at_level(logging.INFO, logger="iocfeed.access"):
+        for url in (
+            "/api/v1/export/txt?type=domain",
+            "/api/v1/export/rpz",
+            "/api/v1/export/hosts",
+            "/api/v1/export/stix",
+        ):
+            answer = sqlite_site.client.get(f"{url}{'&' if '?' in url else '?'}key={key}")
+            assert answer.status_code == 200, (url, answer.text)
+        assert sorted(
+            lines(sqlite_site.client.get(f"/api/v1/export/txt?type=domain&key={key}"))
+        ) == ["evil.example", "low.example"]
+        # Outside the exports key= is no credential, and a device key in a header is refused.
+        assert sqlite_site.client.get(f"/api/v1/iocs?key={key}").status_code == 401
+        refused = sqlite_site.client.get("/api/v1/iocs", headers={"X-API-Key": key})
+        assert refused.status_code == 403
+    assert key not in caplog.text
+    assert key.split("_", 2)[2] not in caplog.text
 
 
 def test_csv_lookup_and_generic(site: Site) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from iocfeed import __version__
-from iocfeed.cli import db, demo, export, imports, keys, serve, sources, worker
+from iocfeed.cli import accounts, db, demo, export, imports, keys, serve, sources, users, worker
 
 app = typer.Typer(
     name="iocfeed",
@@ -16,9 +16,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(accounts.app, name="accounts")
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(sources.app, name="sources")
+app.add_typer(users.app, name="users")
 app.registered_commands += imports.app.registered_commands
 app.registered_commands += export.app.registered_commands
 app.registered_commands += demo.app.registered_commands

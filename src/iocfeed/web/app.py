@@ -15,13 +15,14 @@ from iocfeed.clock import Clock
 from iocfeed.config import Settings, load_settings
 from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
-from iocfeed.web import api, export, export_formats, keys, ops, sources, taxii, ui
+from iocfeed.web import api, export, export_formats, keys, ops, sources, taxii
 from iocfeed.web.compression import Compression
 from iocfeed.web.docs import install_docs
 from iocfeed.web.errors import install_error_handlers
 from iocfeed.web.headers import SecurityHeadersMiddleware
 from iocfeed.web.metrics import Metrics
 from iocfeed.web.middleware import RequestMiddleware
+from iocfeed.web.pages import install_pages
 from iocfeed.web.proxy import ProxyMiddleware
 
 log = logging.getLogger("iocfeed")
@@ -83,7 +84,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.state.services = built
     app.state.metrics = Metrics(built.search.counts_by_type, built.limiter.redis_failures)
     install_error_handlers(app)
-    app.include_router(ui.router)
+    install_pages(app)
     app.include_router(ops.router)
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(keys.router, prefix="/api/v1")

@@ -120,8 +120,11 @@ def rate_headers(decision: RateDecision) -> dict[str, str]:
     }
 
 
-def require_scope(scope: str) -> Callable[..., Principal]:
-    """A dependency that returns the caller if its key is valid, within rate and has ``scope``."""
+def require_scope(scope: str, *, export: bool = False) -> Callable[..., Principal]:
+    """A dependency that returns the caller if its key is valid, within rate and has ``scope``.
+
+    ``export`` marks an export route, the only kind a device key may call.
+    """
 
     def dependency(
         request: Request,
@@ -129,7 +132,9 @@ def require_scope(scope: str) -> Callable[..., Principal]:
         _basic: Annotated[None, Depends(basic_auth)],
         _bearer: Annotated[None, Depends(bearer_auth)],
     ) -> Principal:
-        return _admit(request, presented_key(request, api_key), scope, from_query=False)
+        return _admit(
+            request, presented_key(request, api_key), scope, export=export, from_query=False
+        )
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
     return dependency
@@ -148,22 +153,25 @@ def require_export_scope(scope: str) -> Callable[..., Principal]:
     ) -> Principal:
         presented = presented_key(request, api_key)
         if presented:
-            return _admit(request, presented, scope, from_query=False)
-        return _admit(request, key or None, scope, from_query=True)
+            return _admit(request, presented, scope, export=True, from_query=False)
+        return _admit(request, key or None, scope, export=True, from_query=True)
 
-    dependency.__name__ = f"require_export_{scope.replace(':', '_')}"
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
     return dependency
 
 
-def _admit(request: Request, presented: str | None, scope: str, *, from_query: bool) -> Principal:
-    """The caller behind ``presented`` if the key is valid, within rate and has ``scope``."""
+def _admit(
+    request: Request, presented: str | None, scope: str, *, export: bool, from_query: bool
+) -> Principal:
+    """The caller behind ``presented`` if the key is valid, within rate and has ``scope``;
+    a device key only on an ``export`` route, and only a device key ``from_query``."""
     built = services(request)
     now = built.clock.now()
     address = client_address(request) or "unknown"
     parsed = parse_key(presented) if presented else None
     built.failed_auth.check(address, now, parsed[0] if parsed else None)
     try:
-        principal = authenticate(presented, built.keys, built.settings.plans, now)
+        principal = authenticate(presented, built.keys, built.settings.plans, now, address)
     except Unauthenticated:
         built.failed_auth.failed(address, now)
         raise
@@ -179,11 +187,11 @@ def _admit(request: Request, presented: str | None, scope: str, *, from_query: b
                 retry_after=decision.reset_seconds,
                 limit=decision.limit,
             )
-    if from_query and getattr(principal.key, "device", False) is not True:
+    if from_query and not principal.grant.device:
         raise Forbidden(
             "A key in the URL (key=) is accepted only for device keys; send this key as "
             "X-API-Key or by HTTP Basic",
             scope=scope,
         )
-    require(principal, scope, built.settings.plans)
+    require(principal, scope, built.settings.plans, export=export)
     return principal

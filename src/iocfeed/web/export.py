@@ -34,12 +34,12 @@ from iocfeed.export import (
 from iocfeed.indicators.model import IocType, Tlp
 from iocfeed.parameters import TYPE_NAMES
 from iocfeed.services import Services
-from iocfeed.web.auth import require_scope, services
+from iocfeed.web.auth import require_export_scope, services
 from iocfeed.web.schemas import RATE_HEADERS, error_responses, timestamp
 
 router = APIRouter(tags=["export"])
 
-Exporter = Annotated[Principal, Depends(require_scope(Scope.READ_STIX))]
+Exporter = Annotated[Principal, Depends(require_export_scope(Scope.READ_STIX))]
 
 EFFECTIVE_SINCE = "X-Effective-Since"
 AUDIT_ACTION = "export.stix"
