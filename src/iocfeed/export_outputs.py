@@ -37,7 +37,10 @@ from iocfeed.outputs import csvfile, hosts, misp, rpz, suricata, text
 from iocfeed.outputs.catalogue import SPECS, OutputFormat
 from iocfeed.outputs.listing import Listing
 from iocfeed.stix.objects import Producer
-from iocfeed.store.search import IndicatorSearch
+from iocfeed.store.search import IndicatorSearch, ValueRow
+
+# The formats that show what a version changes in place (``last_seen``, ``source``).
+IN_PLACE = frozenset({OutputFormat.CSV, OutputFormat.MISP})
 
 # Bumped whenever the same rows and options would be written differently.
 OUTPUT_VERSION = "1"
@@ -222,20 +225,23 @@ class OutputResult:
             self.query, limit=self.request.export.limit, now=self.now
         )
 
+    def _values(self) -> Iterator[ValueRow]:
+        return self.search.stream_values(self.query, limit=self.request.export.limit, now=self.now)
+
     def chunks(self) -> Iterator[bytes]:
         """The body, a few thousand lines per chunk."""
         request, listing = self.request, self.listing
         options = request.options
         fmt = request.format
         if fmt is OutputFormat.TXT:
-            return text.render(self._rows(), listing, options.flavor, comments=options.comments)
+            return text.render(self._values(), listing, options.flavor, comments=options.comments)
         if fmt is OutputFormat.HOSTS:
-            return hosts.render(self._rows(), listing, comments=options.comments)
+            return hosts.render(self._values(), listing, comments=options.comments)
         if fmt is OutputFormat.CSV:
             return csvfile.render(self._rows(), listing, options.lookup)
         if fmt is OutputFormat.RPZ:
             zone = replace(self.settings.rpz, name=options.zone)
-            return rpz.render(self._rows(), listing, zone)
+            return rpz.render(self._values(), listing, zone)
         if fmt is OutputFormat.SURICATA:
             numbered = (
                 suricata.Numbered(indicator, number, version)
@@ -280,7 +286,9 @@ def run_output(
     query = request.export.query(plan_max_tlp=max_tlp, lookback_start=lookback_start)
     live = None if request.format is OutputFormat.MISP else Status.ACTIVE
     query = replace(query, status=live, as_of=search.last_added())
-    rows, count, newest = search.list_fingerprint(query, limit=request.export.limit, now=now)
+    rows, count, newest = search.list_fingerprint(
+        query, limit=request.export.limit, now=now, in_place=request.format in IN_PLACE
+    )
     listing = Listing(
         generated=now,
         count=count,

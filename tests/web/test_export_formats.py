@@ -236,3 +236,22 @@ def test_gzip_body_is_one_gzip_member(sqlite_site: Site) -> None:
         "low.example",
         "secret.example",
     ]
+
+
+def test_the_etag_follows_revocation_and_expiry(site: Site) -> None:
+    site.load([ioc(IocType.DOMAIN, "short.example", valid_until=NOW + timedelta(hours=1))])
+    load(site)
+
+    def tag() -> str:
+        answer = site.get("/api/v1/export/txt?type=domain", "pro")
+        assert answer.status_code == 200
+        return str(answer.headers["etag"])
+
+    first = tag()
+    assert tag() == first
+    site.load([IndicatorInput(IocType.DOMAIN, "low.example", revoked=True)], at=NOW)
+    revoked = tag()
+    assert revoked != first
+    site.clock.at = NOW + timedelta(hours=2)  # short.example expires, nothing is written
+    assert tag() != revoked
+    assert "short.example" not in lines(site.get("/api/v1/export/txt?type=domain", "pro"))

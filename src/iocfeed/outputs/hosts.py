@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from iocfeed.indicators.model import Indicator, IocType
-from iocfeed.outputs.listing import Listing, chunked
+from iocfeed.indicators.model import IocType
+from iocfeed.outputs.listing import Entry, Listing, chunked
 from iocfeed.outputs.text import header
 
 TYPES = frozenset({IocType.DOMAIN})
@@ -18,7 +18,7 @@ SINK = "0.0.0.0"  # noqa: S104 - the unroutable address a hosts blocklist points
 
 
 def render(
-    indicators: Iterable[Indicator], listing: Listing, *, comments: bool = False
+    indicators: Iterable[Entry], listing: Listing, *, comments: bool = False
 ) -> Iterator[bytes]:
     if comments:
         yield "\n".join([*header(listing, "iocfeed hosts blocklist"), ""]).encode()

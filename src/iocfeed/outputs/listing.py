@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from iocfeed.indicators.model import Indicator, Tlp
 
 # Lines per chunk: about 50 KB of a firewall list, small enough to start sending at once.
 LINES_PER_CHUNK = 2000
+
+
+class Entry(Protocol):
+    """What a plain list shows of an indicator: its type (an ``IocType`` value) and value.
+    An ``Indicator`` is one; so is the store's narrower row for lists."""
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

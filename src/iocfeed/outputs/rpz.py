@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from iocfeed.errors import InvalidQuery
-from iocfeed.indicators.model import Indicator, IocType
-from iocfeed.outputs.listing import Listing, chunked, epoch_seconds
+from iocfeed.indicators.model import IocType
+from iocfeed.outputs.listing import Entry, Listing, chunked, epoch_seconds
 
 TYPES = frozenset({IocType.DOMAIN, IocType.IPV4, IocType.IPV6})
 
@@ -92,19 +92,17 @@ def _longest_zero_run(groups: list[str]) -> tuple[int, int]:
     return best
 
 
-def records(indicator: Indicator, zone: str) -> list[str]:
+def records(indicator: Entry, zone: str) -> list[str]:
     """The policy records of one indicator; none for a name too long to sit under the zone
     (a DNS name is at most 253 characters)."""
-    if indicator.type is IocType.DOMAIN:
+    if indicator.type == IocType.DOMAIN:
         if len(indicator.value) + len(zone) + 3 > 253:
             return []
         return [f"{indicator.value} CNAME .", f"*.{indicator.value} CNAME ."]
     return [f"{ip_trigger(indicator.value)} CNAME ."]
 
 
-def render(
-    indicators: Iterable[Indicator], listing: Listing, zone: ZoneSettings
-) -> Iterator[bytes]:
+def render(indicators: Iterable[Entry], listing: Listing, zone: ZoneSettings) -> Iterator[bytes]:
     yield "\n".join(
         [f"; iocfeed RPZ {zone.name}: {listing.count} triggers", *soa(listing, zone), ""]
     ).encode()

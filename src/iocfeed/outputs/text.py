@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from iocfeed.errors import InvalidQuery
-from iocfeed.indicators.model import Indicator, IocType
-from iocfeed.outputs.listing import Listing, chunked
+from iocfeed.indicators.model import IocType
+from iocfeed.outputs.listing import Entry, Listing, chunked
 
 
 class Family(enum.StrEnum):
@@ -134,10 +134,10 @@ def check_types(types: frozenset[IocType], flavor: Flavor, *, comments: bool) ->
         )
 
 
-def entry(indicator: Indicator, flavor: Flavor) -> str:
+def entry(indicator: Entry, flavor: Flavor) -> str:
     """The line for one indicator in ``flavor``'s form."""
     value = indicator.value
-    if indicator.type is IocType.URL and RULES[flavor].strip_scheme:
+    if indicator.type == IocType.URL and RULES[flavor].strip_scheme:
         rest = value.partition("://")[2] or value
         cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
         if rest[cut : cut + 1] != "/":  # host-only: PAN-OS wants the path's "/" written
@@ -157,7 +157,7 @@ def header(listing: Listing, title: str) -> list[str]:
 
 
 def render(
-    indicators: Iterable[Indicator], listing: Listing, flavor: Flavor, *, comments: bool = False
+    indicators: Iterable[Entry], listing: Listing, flavor: Flavor, *, comments: bool = False
 ) -> Iterator[bytes]:
     """The list, LF line ends, no header unless ``comments``; URLs whose scheme is stripped
     can coincide (``http://a/x`` and ``https://a/x``): each line is written once."""

@@ -22,7 +22,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
@@ -58,6 +58,20 @@ v = versions.c
 # Decoded rows kept per store (a few pages): feeds read the same newest versions on every
 # poll, and decoding a row costs more than the SQL that fetched it.
 DECODED_ROWS = 5000
+
+# A multiplicative hash of row numbers (Knuth's constant, modulo the largest prime below
+# 2**32): seq * KNUTH fits in 64 bits for ten billion rows, and the sum of a million
+# hashes does too (SQLite sums integers exactly and fails on overflow).
+KNUTH = 2654435761
+HASH_MODULUS = 4294967291
+
+
+class ValueRow(NamedTuple):
+    """A version's type and value: all a plain list shows."""
+
+    type: str
+    value: str
+
 
 # Rows per read of a list export: big enough that a 100,000-entry list is 20 queries.
 LIST_BATCH = 5000
@@ -186,32 +200,57 @@ class IndicatorSearch:
         return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
 
     def list_fingerprint(
-        self, query: IndicatorQuery, *, limit: int, now: datetime
+        self, query: IndicatorQuery, *, limit: int, now: datetime, in_place: bool
     ) -> tuple[str, int, datetime | None]:
         """What a list of at most ``limit`` latest versions, newest first, is made of: a hex
-        SHA-256 over each row's number, ``last_seen`` and ``source`` (the only columns a
-        version changes in place), the row count and the newest ``date_added``.
+        digest, the row count and the newest ``date_added``. Pin ``query.as_of`` so that
+        the stream then reads the same rows.
 
-        One narrow read, streamed in batches: memory does not grow with ``limit``. Pin
-        ``query.as_of`` so that :meth:`stream_newest_first` then reads the same rows.
+        Without ``in_place`` (lists that show only what a version never changes: its value,
+        type, TLP, STIX id, version) it is one aggregate query, computed by the database:
+        the count, the newest ``date_added``, and two sums over the rows' numbers (plain and
+        multiplicatively hashed), which tell one set of rows from another. With
+        ``in_place`` (lists that show ``last_seen`` or ``source``, which a version changes
+        in place) it is SHA-256 over each row's number, ``last_seen`` and ``source``, read in
+        batches: memory does not grow with ``limit`` either way.
         """
-        statement = (
+        rows = (
             select(v.seq, v.last_seen, v.source, v.date_added)
             .where(*_latest(query, now))
             .order_by(v.date_added.desc())
             .limit(limit)
         )
-        digest = hashlib.sha256()
-        count = 0
-        newest: int | None = None
         with self.engine.connect() as connection:
-            result = connection.execution_options(stream_results=True, yield_per=LIST_BATCH)
-            for rows in result.execute(statement).partitions():
-                if newest is None and rows:
-                    newest = rows[0][3]
-                digest.update(orjson.dumps([tuple(row[:3]) for row in rows]))
-                count += len(rows)
-        return digest.hexdigest(), count, from_us(newest) if newest is not None else None
+            if not in_place:
+                chosen = rows.subquery()
+                hashed = (chosen.c.seq * KNUTH) % HASH_MODULUS
+                count, newest, total, spread = connection.execute(
+                    select(
+                        func.count(),
+                        func.max(chosen.c.date_added),
+                        func.coalesce(func.sum(chosen.c.seq), 0),
+                        func.coalesce(func.sum(hashed), 0),
+                    )
+                ).one()
+                digest = hashlib.sha256(f"{count}:{newest}:{total}:{spread}".encode())
+            else:
+                digest = hashlib.sha256()
+                count, newest = 0, None
+                result = connection.execution_options(stream_results=True, yield_per=LIST_BATCH)
+                for batch in result.execute(rows).partitions():
+                    if newest is None and batch:
+                        newest = batch[0][3]
+                    digest.update(orjson.dumps([tuple(row[:3]) for row in batch]))
+                    count += len(batch)
+        return digest.hexdigest(), int(count), from_us(newest) if newest is not None else None
+
+    def stream_values(
+        self, query: IndicatorQuery, *, limit: int, now: datetime
+    ) -> Iterator[ValueRow]:
+        """As :meth:`stream_newest_first`, only each version's type and value (what a
+        firewall list, a hosts file or a zone shows), without decoding whole versions."""
+        for row in self._batches(query, [v.type, v.value, v.date_added], limit, now):
+            yield ValueRow(row[0], row[1])
 
     def stream_newest_first(
         self, query: IndicatorQuery, *, limit: int, now: datetime
@@ -242,7 +281,7 @@ class IndicatorSearch:
 
     def _batches(
         self, query: IndicatorQuery, columns: list[Any], limit: int, now: datetime
-    ) -> Iterator[Row[Any]]:
+    ) -> Iterator[Any]:
         if query.as_of is None:
             query = replace(query, as_of=self.last_added())
         where = _latest(query, now)
