@@ -96,11 +96,14 @@ def _json_member(column: ColumnElement[str], member: str) -> ColumnElement[bool]
     return column.like(f"%{_like_escape(orjson.dumps(member).decode())}%", escape="\\")
 
 
-def _filters(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
+def _filters(
+    query: IndicatorQuery, now: datetime, *, walk: bool = False
+) -> list[ColumnElement[bool]]:
     """The conditions every walk shares (everything but version selection and keyset)."""
     where: list[ColumnElement[bool]] = []
     if query.types:
-        where.append(v.type.in_(sorted(t.value for t in query.types)))
+        column = v.type.concat("") if walk and len(query.types) > 1 else v.type
+        where.append(column.in_(sorted(t.value for t in query.types)))
     if query.stix_ids:
         where.append(v.stix_id.in_(sorted(query.stix_ids)))
     if query.modified_since is not None:
@@ -214,12 +217,12 @@ class IndicatorSearch:
         in place) it is SHA-256 over each row's number, ``last_seen`` and ``source``, read in
         batches: memory does not grow with ``limit`` either way.
         """
-        rows = (
-            select(v.seq, v.last_seen, v.source, v.date_added)
-            .where(*_latest(query, now))
-            .order_by(v.date_added.desc())
-            .limit(limit)
-        )
+        rows = _newest_order(
+            select(v.seq, v.last_seen, v.source, v.date_added).where(
+                *_latest(query, now, walk=True)
+            ),
+            query,
+        ).limit(limit)
         with self.engine.connect() as connection:
             if not in_place:
                 chosen = rows.subquery()
@@ -284,7 +287,7 @@ class IndicatorSearch:
     ) -> Iterator[Any]:
         if query.as_of is None:
             query = replace(query, as_of=self.last_added())
-        where = _latest(query, now)
+        where = _latest(query, now, walk=True)
         remaining = limit
         after: int | None = None
         while remaining > 0:
@@ -382,14 +385,26 @@ class IndicatorSearch:
         )
 
 
-def _latest(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
-    """Latest versions matching ``query`` (as they stood at ``query.as_of``, if set)."""
+def _newest_order(statement: Select[Any], query: IndicatorQuery) -> Select[Any]:
+    """Newest first, for list reads. With several types SQLite reads each type's range of
+    the ``(type, date_added)`` index and sorts every match for each batch; walking the
+    ``date_added`` index instead needs no sort, and each keyset batch starts where the last
+    one ended: :func:`_latest` with ``walk`` writes such a type test as ``type || ''``, which no
+    index can serve, so SQLite walks ``date_added``."""
+    return statement.order_by(v.date_added.desc())
+
+
+def _latest(
+    query: IndicatorQuery, now: datetime, *, walk: bool = False
+) -> list[ColumnElement[bool]]:
+    """Latest versions matching ``query`` (as they stood at ``query.as_of``, if set);
+    ``walk``: a list read that walks the ``date_added`` index (see :func:`_newest_order`)."""
     if query.as_of is None:
         where: list[ColumnElement[bool]] = [v.superseded_at.is_(None)]
     else:
         as_of = to_us(query.as_of)
         where = [v.date_added <= as_of, _versions_as_of(replace(query, versions=LATEST), as_of)]
-    return where + _filters(query, now)
+    return where + _filters(query, now, walk=walk)
 
 
 def _page(items: list[Indicator], limit: int, key: Any) -> Page:
