@@ -255,3 +255,14 @@ def test_the_etag_follows_revocation_and_expiry(site: Site) -> None:
     site.clock.at = NOW + timedelta(hours=2)  # short.example expires, nothing is written
     assert tag() != revoked
     assert "short.example" not in lines(site.get("/api/v1/export/txt?type=domain", "pro"))
+
+
+def test_the_stix_export_takes_the_same_filters(site: Site) -> None:
+    load(site)
+    bundle = site.get("/api/v1/export/stix?type=domain&tag=c2&min_confidence=medium", "pro")
+    assert bundle.status_code == 200
+    patterns = [o["pattern"] for o in bundle.json()["objects"] if o["type"] == "indicator"]
+    assert patterns == ["[domain-name:value = 'evil.example']"]
+    ceiling = site.get("/api/v1/export/stix?type=domain&max_tlp=amber")
+    names = [o["pattern"] for o in ceiling.json()["objects"] if o["type"] == "indicator"]
+    assert "[domain-name:value = 'secret.example']" not in names

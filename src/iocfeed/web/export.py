@@ -247,6 +247,23 @@ def export_stix(
             "reader of observables only never takes it as live.",
         ),
     ] = False,
+    tag: Annotated[
+        str | None, Query(description="Only indicators carrying this tag (exact, any case).")
+    ] = None,
+    min_confidence: Annotated[
+        str | None,
+        Query(
+            description="Confidence floor: `low`, `medium` or `high`; that level and the "
+            "ones above it."
+        ),
+    ] = None,
+    max_tlp: Annotated[
+        str | None,
+        Query(
+            description="TLP ceiling below your plan's highest TLP: only indicators whose "
+            f"own TLP is at most this ({TLP_NAMES})."
+        ),
+    ] = None,
     tlp_version: Annotated[
         int | None,
         Query(
@@ -275,6 +292,9 @@ def export_stix(
         tlp=tlp,
         tlp_version=tlp_version,
         include_observables=include_observables,
+        tag=tag,
+        min_confidence=min_confidence,
+        max_tlp=max_tlp,
         max_limit=built.settings.max_page_size,
     )
     result = run_export(
