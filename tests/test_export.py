@@ -94,6 +94,10 @@ def test_good_values(given: dict[str, Any], expected: dict[str, Any]) -> None:
         ({"tlp": "white"}, "tlp", "clear, green, amber, amber+strict, red"),
         ({"tlp_version": "3"}, "tlp_version", "1 or 2"),
         ({"tlp_version": "two"}, "tlp_version", "1 or 2"),
+        ({"min_confidence": "certain"}, "min_confidence", "high, medium, low"),
+        ({"max_tlp": "white"}, "max_tlp", "clear, green"),
+        ({"tag": "x" * 201}, "tag", "1 to 200"),
+        ({"tag": "a\x00b"}, "tag", "without NUL"),
     ],
 )
 def test_bad_values_name_the_parameter(given: dict[str, Any], parameter: str, words: str) -> None:
@@ -113,7 +117,14 @@ def test_limit_over_the_cap_names_the_cap(limit: int | str, cap: int) -> None:
 
 def test_parameters_for_the_audit_trail() -> None:
     asked = parse_export_request(
-        type="domain,ipv4", since="2026-05-01", source=["b", "a"], tlp="red", limit=7
+        type="domain,ipv4",
+        since="2026-05-01",
+        source=["b", "a"],
+        tlp="red",
+        limit=7,
+        tag="C2",
+        min_confidence="medium",
+        max_tlp="amber strict",
     )
     assert orjson.loads(orjson.dumps(asked.parameters())) == {
         "type": ["domain", "ipv4"],
@@ -126,6 +137,9 @@ def test_parameters_for_the_audit_trail() -> None:
         "tlp": "red",
         "tlp_version": 2,
         "include_observables": False,
+        "tag": "c2",
+        "min_confidence": "medium",
+        "max_tlp": "amber+strict",
     }
 
 

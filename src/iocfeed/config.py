@@ -42,8 +42,14 @@ class Plan(BaseModel, frozen=True):
         ge=1, description='Rate limit; "unlimited" or none = no limit.'
     )
     max_tlp: Tlp = Field(description="Highest TLP of indicators served to the key.")
+    max_list_entries: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most entries in one list download (txt, csv, rpz, hosts, suricata, "
+        "misp), below each format's own cap; \"unlimited\" or none = the format's cap.",
+    )
 
-    @field_validator("lookback_days", "requests_per_minute", mode="before")
+    @field_validator("lookback_days", "requests_per_minute", "max_list_entries", mode="before")
     @classmethod
     def _unlimited(cls, value: object) -> object:
         # TOML has no null: a config file says "unlimited".
@@ -67,6 +73,7 @@ DEFAULT_PLANS: dict[str, Plan] = {
         lookback_days=7,
         requests_per_minute=60,
         max_tlp=Tlp.GREEN,
+        max_list_entries=10_000,
     ),
     "pro": Plan(
         title="Pro",
@@ -74,6 +81,7 @@ DEFAULT_PLANS: dict[str, Plan] = {
         lookback_days=90,
         requests_per_minute=600,
         max_tlp=Tlp.AMBER,
+        max_list_entries=100_000,
     ),
     "enterprise": Plan(
         title="Enterprise",
@@ -259,6 +267,28 @@ class Settings(BaseSettings):
         default=False,
         description="Add one read-only TAXII collection per enabled source, serving the "
         "indicators that source reported.",
+    )
+    rpz_zone: str = Field(
+        default="rpz.iocfeed.local",
+        description="Default name of the RPZ zone of GET /api/v1/export/rpz (zone= overrides).",
+    )
+    rpz_refresh_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="SOA refresh of the RPZ zone: how often resolvers fetch it again.",
+    )
+    suricata_sid_start: int = Field(
+        default=1_000_000,
+        ge=1,
+        le=4_000_000_000,
+        description="First sid of the Suricata rules export (1,000,000-1,999,999 is the "
+        "block for local rules).",
+    )
+    suricata_sid_end: int = Field(
+        default=1_999_999,
+        ge=1,
+        le=4_294_967_295,
+        description="Last sid of the Suricata rules export; indicators past it are left out.",
     )
     access_log: bool = Field(
         default=True, description="Write one JSON access-log line per request."

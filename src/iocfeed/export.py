@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 
 from iocfeed.errors import InvalidQuery
-from iocfeed.indicators.model import Indicator, IocType, Tlp
+from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 from iocfeed.indicators.query import IndicatorQuery, clamp_to_lookback
 from iocfeed.parameters import parse_limit, parse_time, parse_types
 from iocfeed.stix.bundle import build_objects, join_array, join_bundle, stored_objects_json
@@ -86,6 +86,27 @@ class ExportRequest:
     limit: int = DEFAULT_LIMIT
     format: ExportFormat = ExportFormat.BUNDLE
     options: ExportOptions = field(default_factory=ExportOptions)
+    tag: str | None = None
+    """Only indicators carrying this tag."""
+    min_confidence: Confidence | None = None
+    """Only indicators of this confidence or higher."""
+    max_tlp: Tlp | None = None
+    """Only indicators whose own TLP is at most this (below the plan's highest TLP)."""
+
+    def query(self, *, plan_max_tlp: Tlp, lookback_start: datetime | None) -> IndicatorQuery:
+        """The store query for a caller who may see up to ``plan_max_tlp`` back to
+        ``lookback_start`` (SPEC §4): ``since`` clamped, the lower TLP ceiling wins."""
+        ceiling = plan_max_tlp if self.max_tlp is None else min(plan_max_tlp, self.max_tlp)
+        return IndicatorQuery(
+            types=self.types,
+            modified_since=clamp_to_lookback(self.since, lookback_start),
+            sources=self.sources,
+            tag=self.tag,
+            confidences=CONFIDENCE_FLOORS[self.min_confidence]
+            if self.min_confidence
+            else frozenset(),
+            max_tlp=ceiling,
+        )
 
     def parameters(self) -> dict[str, Any]:
         """The request as plain JSON values, for the audit trail."""
@@ -100,8 +121,20 @@ class ExportRequest:
             "tlp": self.options.tlp.value if self.options.tlp is not None else None,
             "tlp_version": self.options.tlp_version,
             "include_observables": self.options.include_observables,
+            "tag": self.tag,
+            "min_confidence": self.min_confidence.value if self.min_confidence else None,
+            "max_tlp": self.max_tlp.value if self.max_tlp else None,
         }
 
+
+# ``min_confidence``: the levels at or above each floor.
+CONFIDENCE_FLOORS: dict[Confidence, frozenset[Confidence]] = {
+    Confidence.LOW: frozenset(Confidence),
+    Confidence.MEDIUM: frozenset({Confidence.MEDIUM, Confidence.HIGH}),
+    Confidence.HIGH: frozenset({Confidence.HIGH}),
+}
+CONFIDENCE_NAMES = ", ".join(level.value for level in Confidence)
+MAX_TAG_LENGTH = 200
 
 MAX_SOURCES = 50
 MAX_SOURCE_LENGTH = 200
@@ -129,6 +162,32 @@ def parse_sources(raw: str | Sequence[str] | None) -> frozenset[str]:
     return frozenset(name.strip() for name in names)
 
 
+def parse_tag(raw: str | None) -> str | None:
+    """``tag``: one tag, matched exactly (tags are stored lower-cased)."""
+    if raw is None or not raw.strip():
+        return None
+    if "\x00" in raw or len(raw) > MAX_TAG_LENGTH:
+        raise InvalidQuery(
+            f"tag must be 1 to {MAX_TAG_LENGTH} characters without NUL", parameter="tag"
+        )
+    return raw.strip().lower()
+
+
+def parse_min_confidence(raw: str | Confidence | None) -> Confidence | None:
+    """``min_confidence``: low, medium or high; that level and the ones above it."""
+    if isinstance(raw, Confidence):
+        return raw
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return Confidence(raw.strip().lower())
+    except ValueError:
+        raise InvalidQuery(
+            f"min_confidence must be one of {CONFIDENCE_NAMES}, got {raw[:64]!r}",
+            parameter="min_confidence",
+        ) from None
+
+
 def parse_format(raw: str | ExportFormat | None) -> ExportFormat:
     """``format``: ``bundle`` (default) or ``objects``."""
     if raw is None or not raw.strip():
@@ -141,15 +200,18 @@ def parse_format(raw: str | ExportFormat | None) -> ExportFormat:
         ) from None
 
 
-def parse_tlp(raw: str | Tlp | None) -> Tlp | None:
-    """``tlp``: clear, green, amber, amber+strict or red; ``None`` keeps the default."""
+def parse_tlp(raw: str | Tlp | None, parameter: str = "tlp") -> Tlp | None:
+    """``tlp`` (or ``max_tlp``): clear, green, amber, amber+strict or red; ``None`` when
+    absent."""
     if isinstance(raw, Tlp):
         return raw
     if raw is None or not raw.strip():
         return None
     level = _TLP_WORDS.get(raw.strip().lower())
     if level is None:
-        raise InvalidQuery(f"tlp must be one of {TLP_NAMES}, got {raw[:64]!r}", parameter="tlp")
+        raise InvalidQuery(
+            f"{parameter} must be one of {TLP_NAMES}, got {raw[:64]!r}", parameter=parameter
+        )
     return level
 
 
@@ -192,7 +254,11 @@ def parse_export_request(
     tlp: str | Tlp | None = None,
     tlp_version: int | str | None = None,
     include_observables: bool | str | None = None,
+    tag: str | None = None,
+    min_confidence: str | Confidence | None = None,
+    max_tlp: str | Tlp | None = None,
     max_limit: int = MAX_LIMIT,
+    default_limit: int = DEFAULT_LIMIT,
 ) -> ExportRequest:
     """The export the parameters of SPEC §2 ask for; each takes its documented text or value.
 
@@ -203,7 +269,7 @@ def parse_export_request(
         types=parse_types(type),
         since=parse_time(since, "since"),
         sources=parse_sources(source),
-        limit=parse_limit(limit, default=DEFAULT_LIMIT, maximum=max_limit),
+        limit=parse_limit(limit, default=default_limit, maximum=max_limit),
         format=parse_format(format),
         options=ExportOptions(
             include_identity=parse_boolean(include_identity, "include_identity", default=True),
@@ -214,6 +280,9 @@ def parse_export_request(
                 include_observables, "include_observables", default=False
             ),
         ),
+        tag=parse_tag(tag),
+        min_confidence=parse_min_confidence(min_confidence),
+        max_tlp=parse_tlp(max_tlp, "max_tlp"),
     )
 
 
@@ -301,13 +370,8 @@ def run_export(
 ) -> ExportResult:
     """Read the export's rows for a caller who may see up to ``max_tlp`` back to
     ``lookback_start`` (SPEC §4), and fingerprint them; nothing is built yet."""
-    effective_since = clamp_to_lookback(request.since, lookback_start)
-    query = IndicatorQuery(
-        types=request.types,
-        modified_since=effective_since,
-        sources=request.sources,
-        max_tlp=max_tlp,
-    )
+    query = request.query(plan_max_tlp=max_tlp, lookback_start=lookback_start)
+    effective_since = query.modified_since
     page = search.objects_newest_first(query, limit=request.limit, after=None, now=now)
     return ExportResult(
         request=request,

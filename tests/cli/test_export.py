@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+from pymisp import MISPEvent
 from typer.testing import Result
 
 from iocfeed.indicators.model import Tlp
@@ -167,3 +168,35 @@ def test_each_export_is_audited(loaded: Iocfeed, database_url: str) -> None:
     assert record.parameters["limit"] == 7
     assert record.parameters["output"] == "-"
     assert record.result_count == 1
+
+
+def test_lists_in_every_format(loaded: Iocfeed, tmp_path: Path) -> None:
+    txt = loaded("export", "--format", "txt", "--type", "url", "--flavor", "paloalto")
+    assert txt.exit_code == 0, txt.output
+    assert txt.stdout_bytes == b"evil.example/o'brien\\x\n"
+    assert "export: 1 indicators written to stdout" in txt.stderr
+    hosts = loaded("export", "--format", "hosts")
+    assert hosts.stdout_bytes.decode().splitlines() == ["0.0.0.0 xn--bcher-kva.example"]
+    rpz = loaded("export", "--format", "rpz", "--zone", "rpz.example")
+    assert "xn--bcher-kva.example CNAME ." in rpz.stdout_bytes.decode().splitlines()
+    splunk = loaded("export", "--format", "csv", "--lookup", "local_ip_intel")
+    assert splunk.stdout_bytes.decode().split("\r\n")[0] == "description,ip,weight"
+    rules = loaded("export", "--format", "suricata", "--type", "ipv4")
+    assert "alert ip $HOME_NET any -> 198.51.100.7 any" in rules.stdout_bytes.decode()
+    refused = loaded("export", "--format", "txt")
+    assert refused.exit_code == 2
+    assert "type is required" in refused.stderr
+
+
+def test_misp_writes_a_feed_directory(loaded: Iocfeed, tmp_path: Path) -> None:
+    feed = tmp_path / "feed"
+    written = loaded("export", "--format", "misp", "--output", str(feed))
+    assert written.exit_code == 0, written.output
+    manifest = orjson.loads((feed / "manifest.json").read_bytes())
+    assert manifest
+    for uuid in manifest:
+        event = MISPEvent()
+        event.load((feed / f"{uuid}.json").read_bytes())
+        assert event.attributes
+    assert (feed / "hashes.csv").read_text().count("\n") == 5  # every type but ATT&CK
+    assert loaded("export", "--format", "misp").exit_code == 2  # needs a directory

@@ -49,6 +49,7 @@ def effective_grant(plan_name: str, plan: Plan, narrowing: Narrowing) -> Grant:
         lookback_days=plan.lookback_days,
         requests_per_minute=plan.requests_per_minute,
         max_tlp=max_tlp,
+        max_list_entries=plan.max_list_entries,
     )
     return Grant(
         plan_name=plan_name,

@@ -19,10 +19,11 @@ as "latest" the version that was latest then (``superseded_at`` NULL or later th
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -114,6 +115,23 @@ def _stored_object(row: Sequence[Any]) -> StoredObject:
         functools.partial(_decode, row),
     )
 
+# A multiplicative hash of row numbers (Knuth's constant, modulo the largest prime below
+# 2**32): seq * KNUTH fits in 64 bits for ten billion rows, and the sum of a million
+# hashes does too (SQLite sums integers exactly and fails on overflow).
+KNUTH = 2654435761
+HASH_MODULUS = 4294967291
+
+
+class ValueRow(NamedTuple):
+    """A version's type and value: all a plain list shows."""
+
+    type: str
+    value: str
+
+
+# Rows per read of a list export: big enough that a 100,000-entry list is 20 queries.
+LIST_BATCH = 5000
+
 
 def _reported_by(names: Sequence[str]) -> ColumnElement[bool]:
     """The indicator was reported by a source named in ``names`` (``indicator_sources``)."""
@@ -134,11 +152,14 @@ def _json_member(column: ColumnElement[str], member: str) -> ColumnElement[bool]
     return column.like(f"%{_like_escape(orjson.dumps(member).decode())}%", escape="\\")
 
 
-def _filters(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
+def _filters(
+    query: IndicatorQuery, now: datetime, *, walk: bool = False
+) -> list[ColumnElement[bool]]:
     """The conditions every walk shares (everything but version selection and keyset)."""
     where: list[ColumnElement[bool]] = []
     if query.types:
-        where.append(v.type.in_(sorted(t.value for t in query.types)))
+        column = v.type.concat("") if walk and len(query.types) > 1 else v.type
+        where.append(column.in_(sorted(t.value for t in query.types)))
     if query.stix_ids:
         where.append(v.stix_id.in_(sorted(query.stix_ids)))
     if query.modified_since is not None:
@@ -241,15 +262,110 @@ class IndicatorSearch:
     def _newest_first(
         query: IndicatorQuery, *, limit: int, after: Keyset | None, now: datetime
     ) -> Select[Any]:
-        if query.as_of is None:
-            where: list[ColumnElement[bool]] = [v.superseded_at.is_(None)]
-        else:
-            as_of = to_us(query.as_of)
-            where = [v.date_added <= as_of, _versions_as_of(replace(query, versions=LATEST), as_of)]
-        where += _filters(query, now)
+        where = _latest(query, now)
         if after is not None:
             where.append(v.date_added < to_us(after.at))
         return select(versions).where(*where).order_by(v.date_added.desc()).limit(limit + 1)
+
+    def list_fingerprint(
+        self, query: IndicatorQuery, *, limit: int, now: datetime, in_place: bool
+    ) -> tuple[str, int, datetime | None]:
+        """What a list of at most ``limit`` latest versions, newest first, is made of: a hex
+        digest, the row count and the newest ``date_added``. Pin ``query.as_of`` so that
+        the stream then reads the same rows.
+
+        Without ``in_place`` (lists that show only what a version never changes: its value,
+        type, TLP, STIX id, version) it is one aggregate query, computed by the database:
+        the count, the newest ``date_added``, and two sums over the rows' numbers (plain and
+        multiplicatively hashed), which tell one set of rows from another. With
+        ``in_place`` (lists that show ``last_seen`` or ``source``, which a version changes
+        in place) it is SHA-256 over each row's number, ``last_seen`` and ``source``, read in
+        batches: memory does not grow with ``limit`` either way.
+        """
+        rows = _newest_order(
+            select(v.seq, v.last_seen, v.source, v.date_added).where(
+                *_latest(query, now, walk=True)
+            ),
+            query,
+        ).limit(limit)
+        with self.reads.engine(at_least=query.as_of).connect() as connection:
+            if not in_place:
+                chosen = rows.subquery()
+                hashed = (chosen.c.seq * KNUTH) % HASH_MODULUS
+                count, newest, total, spread = connection.execute(
+                    select(
+                        func.count(),
+                        func.max(chosen.c.date_added),
+                        func.coalesce(func.sum(chosen.c.seq), 0),
+                        func.coalesce(func.sum(hashed), 0),
+                    )
+                ).one()
+                digest = hashlib.sha256(f"{count}:{newest}:{total}:{spread}".encode())
+            else:
+                digest = hashlib.sha256()
+                count, newest = 0, None
+                result = connection.execution_options(stream_results=True, yield_per=LIST_BATCH)
+                for batch in result.execute(rows).partitions():
+                    if newest is None and batch:
+                        newest = batch[0][3]
+                    digest.update(orjson.dumps([tuple(row[:3]) for row in batch]))
+                    count += len(batch)
+        return digest.hexdigest(), int(count), from_us(newest) if newest is not None else None
+
+    def stream_values(
+        self, query: IndicatorQuery, *, limit: int, now: datetime
+    ) -> Iterator[ValueRow]:
+        """As :meth:`stream_newest_first`, only each version's type and value (what a
+        firewall list, a hosts file or a zone shows), without decoding whole versions."""
+        for row in self._batches(query, [v.type, v.value, v.date_added], limit, now):
+            yield ValueRow(row[0], row[1])
+
+    def stream_newest_first(
+        self, query: IndicatorQuery, *, limit: int, now: datetime
+    ) -> Iterator[Indicator]:
+        """At most ``limit`` latest versions, newest first, read in keyset batches of
+        :data:`LIST_BATCH` as of ``query.as_of`` (pin it: batches then see one snapshot),
+        decoded as they are sent: memory does not grow with ``limit``."""
+        for row in self._batches(query, [versions], limit, now):
+            yield row_to_indicator(row)
+
+    def stream_numbered(
+        self, query: IndicatorQuery, *, limit: int, now: datetime
+    ) -> Iterator[tuple[Indicator, int, int]]:
+        """As :meth:`stream_newest_first`, each version with its indicator's number (the
+        row number of its first version, which never changes) and its version number."""
+        first = versions.alias("first_version")
+        earlier = versions.alias("earlier_version")
+        columns: list[Any] = [
+            versions,
+            select(func.min(first.c.seq)).where(first.c.stix_id == v.stix_id).scalar_subquery(),
+            select(func.count())
+            .where(earlier.c.stix_id == v.stix_id, earlier.c.date_added <= v.date_added)
+            .scalar_subquery(),
+        ]
+        width = len(versions.c)
+        for row in self._batches(query, columns, limit, now):
+            yield row_to_indicator(row[:width]), int(row[width]), int(row[width + 1])
+
+    def _batches(
+        self, query: IndicatorQuery, columns: list[Any], limit: int, now: datetime
+    ) -> Iterator[Any]:
+        if query.as_of is None:
+            query = replace(query, as_of=self.last_added())
+        where = _latest(query, now, walk=True)
+        remaining = limit
+        after: int | None = None
+        while remaining > 0:
+            bounded = where if after is None else [*where, v.date_added < after]
+            batch = min(LIST_BATCH, remaining)
+            statement = select(*columns).where(*bounded).order_by(v.date_added.desc()).limit(batch)
+            with self.reads.engine(at_least=query.as_of).connect() as connection:
+                rows = connection.execute(statement).all()
+            yield from rows
+            if len(rows) < batch:
+                return
+            remaining -= len(rows)
+            after = rows[-1].date_added
 
     def last_added(self) -> datetime:
         """The newest ``date_added`` handed out: the ``as_of`` that pins a walk starting now."""
@@ -372,6 +488,28 @@ class IndicatorSearch:
                 select(write_clock.c.last_date_added).where(write_clock.c.id == 1)
             ).scalar_one()
         )
+
+
+def _newest_order(statement: Select[Any], query: IndicatorQuery) -> Select[Any]:
+    """Newest first, for list reads. With several types SQLite reads each type's range of
+    the ``(type, date_added)`` index and sorts every match for each batch; walking the
+    ``date_added`` index instead needs no sort, and each keyset batch starts where the last
+    one ended: :func:`_latest` with ``walk`` writes such a type test as ``type || ''``, which no
+    index can serve, so SQLite walks ``date_added``."""
+    return statement.order_by(v.date_added.desc())
+
+
+def _latest(
+    query: IndicatorQuery, now: datetime, *, walk: bool = False
+) -> list[ColumnElement[bool]]:
+    """Latest versions matching ``query`` (as they stood at ``query.as_of``, if set);
+    ``walk``: a list read that walks the ``date_added`` index (see :func:`_newest_order`)."""
+    if query.as_of is None:
+        where: list[ColumnElement[bool]] = [v.superseded_at.is_(None)]
+    else:
+        as_of = to_us(query.as_of)
+        where = [v.date_added <= as_of, _versions_as_of(replace(query, versions=LATEST), as_of)]
+    return where + _filters(query, now, walk=walk)
 
 
 def _page(items: list[T], limit: int, key: Callable[[T], Keyset]) -> Page[T]:

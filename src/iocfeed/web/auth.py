@@ -18,15 +18,22 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, APIKeyQuery
 from fastapi.security.http import HTTPBase
 
 from iocfeed.auth.access import Principal, authenticate, require
 from iocfeed.auth.keys import parse_key
 from iocfeed.auth.ratelimit import RateDecision
-from iocfeed.errors import RateLimited, Unauthenticated
+from iocfeed.errors import Forbidden, RateLimited, Unauthenticated
 from iocfeed.services import Services
 from iocfeed.web.proxy import client_address
+
+query_key = APIKeyQuery(
+    name="key",
+    auto_error=False,
+    description="A device key in the URL, for firewalls and resolvers that send no headers: "
+    "accepted on the export downloads only, and only for keys made for devices. Logs mask it.",
+)
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -125,32 +132,67 @@ def require_scope(scope: str, *, export: bool = False) -> Callable[..., Principa
         _basic: Annotated[None, Depends(basic_auth)],
         _bearer: Annotated[None, Depends(bearer_auth)],
     ) -> Principal:
-        built = services(request)
-        now = built.clock.now()
-        address = client_address(request) or "unknown"
-        presented = presented_key(request, api_key)
-        parsed = parse_key(presented) if presented else None
-        built.failed_auth.check(address, now, parsed[0] if parsed else None)
-        try:
-            principal = authenticate(presented, built.keys, built.settings.plans, now, address)
-        except Unauthenticated:
-            built.failed_auth.failed(address, now)
-            raise
-        built.failed_auth.succeeded(principal.key.key_id, now)
-        request.state.key_id = principal.key.key_id
-        request.state.principal = principal  # for usage metering (``web.usage``)
-        decision = built.limiter.hit(principal.key.key_id, principal.plan.requests_per_minute, now)
-        if decision is not None:
-            request.state.response_headers = rate_headers(decision)
-            if not decision.allowed:
-                raise RateLimited(
-                    f"Rate limit of {decision.limit} requests per minute exceeded; "
-                    f"retry in {decision.reset_seconds} s",
-                    retry_after=decision.reset_seconds,
-                    limit=decision.limit,
-                )
-        require(principal, scope, built.settings.plans, export=export)
-        return principal
+        return _admit(
+            request, presented_key(request, api_key), scope, export=export, from_query=False
+        )
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
     return dependency
+
+
+def require_export_scope(scope: str) -> Callable[..., Principal]:
+    """As :func:`require_scope`, for the export downloads: a device key may also come as
+    the ``key`` query parameter (firewalls and resolvers send no custom headers)."""
+
+    def dependency(
+        request: Request,
+        api_key: Annotated[str | None, Depends(api_key_header)],
+        _basic: Annotated[None, Depends(basic_auth)],
+        _bearer: Annotated[None, Depends(bearer_auth)],
+        key: Annotated[str | None, Depends(query_key)],
+    ) -> Principal:
+        presented = presented_key(request, api_key)
+        if presented:
+            return _admit(request, presented, scope, export=True, from_query=False)
+        return _admit(request, key or None, scope, export=True, from_query=True)
+
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    return dependency
+
+
+def _admit(
+    request: Request, presented: str | None, scope: str, *, export: bool, from_query: bool
+) -> Principal:
+    """The caller behind ``presented`` if the key is valid, within rate and has ``scope``;
+    a device key only on an ``export`` route, and only a device key ``from_query``."""
+    built = services(request)
+    now = built.clock.now()
+    address = client_address(request) or "unknown"
+    parsed = parse_key(presented) if presented else None
+    built.failed_auth.check(address, now, parsed[0] if parsed else None)
+    try:
+        principal = authenticate(presented, built.keys, built.settings.plans, now, address)
+    except Unauthenticated:
+        built.failed_auth.failed(address, now)
+        raise
+    built.failed_auth.succeeded(principal.key.key_id, now)
+    request.state.key_id = principal.key.key_id
+    request.state.principal = principal  # for usage metering (``web.usage``)
+    decision = built.limiter.hit(principal.key.key_id, principal.plan.requests_per_minute, now)
+    if decision is not None:
+        request.state.response_headers = rate_headers(decision)
+        if not decision.allowed:
+            raise RateLimited(
+                f"Rate limit of {decision.limit} requests per minute exceeded; "
+                f"retry in {decision.reset_seconds} s",
+                retry_after=decision.reset_seconds,
+                limit=decision.limit,
+            )
+    if from_query and not principal.grant.device:
+        raise Forbidden(
+            "A key in the URL (key=) is accepted only for device keys; send this key as "
+            "X-API-Key or by HTTP Basic",
+            scope=scope,
+        )
+    require(principal, scope, built.settings.plans, export=export)
+    return principal

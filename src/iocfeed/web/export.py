@@ -34,13 +34,13 @@ from iocfeed.export import (
 from iocfeed.indicators.model import IocType, Tlp
 from iocfeed.parameters import TYPE_NAMES
 from iocfeed.services import Services
-from iocfeed.web.auth import require_scope, services
+from iocfeed.web.auth import require_export_scope, services
 from iocfeed.web.schemas import RATE_HEADERS, error_responses, timestamp
 from iocfeed.web.usage import served
 
 router = APIRouter(tags=["export"])
 
-Exporter = Annotated[Principal, Depends(require_scope(Scope.READ_STIX, export=True))]
+Exporter = Annotated[Principal, Depends(require_export_scope(Scope.READ_STIX))]
 
 EFFECTIVE_SINCE = "X-Effective-Since"
 AUDIT_ACTION = "export.stix"
@@ -248,6 +248,23 @@ def export_stix(
             "reader of observables only never takes it as live.",
         ),
     ] = False,
+    tag: Annotated[
+        str | None, Query(description="Only indicators carrying this tag (exact, any case).")
+    ] = None,
+    min_confidence: Annotated[
+        str | None,
+        Query(
+            description="Confidence floor: `low`, `medium` or `high`; that level and the "
+            "ones above it."
+        ),
+    ] = None,
+    max_tlp: Annotated[
+        str | None,
+        Query(
+            description="TLP ceiling below your plan's highest TLP: only indicators whose "
+            f"own TLP is at most this ({TLP_NAMES})."
+        ),
+    ] = None,
     tlp_version: Annotated[
         int | None,
         Query(
@@ -276,6 +293,9 @@ def export_stix(
         tlp=tlp,
         tlp_version=tlp_version,
         include_observables=include_observables,
+        tag=tag,
+        min_confidence=min_confidence,
+        max_tlp=max_tlp,
         max_limit=built.settings.max_page_size,
     )
     result = run_export(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from typing import Any
+from urllib.parse import unquote_plus
 
 import orjson
 from starlette.requests import Request
@@ -32,6 +33,22 @@ def _route_template(scope: Scope) -> str:
     context = scope.get("fastapi", {}).get("effective_route_context")
     template = getattr(context, "path", None) or getattr(scope.get("route"), "path", None)
     return str(template) if template else "unmatched"
+
+
+# Query parameters that carry a secret (a device key in a feed URL): logged as ``***``.
+SECRET_PARAMETERS = frozenset({"key"})
+
+
+def masked_query(raw: bytes) -> str:
+    """The query string as logged: each secret parameter's value replaced by ``***``."""
+    if not raw:
+        return ""
+    parts = []
+    for part in raw.decode("latin-1").split("&"):
+        name, equals, _value = part.partition("=")
+        secret = equals and unquote_plus(name).lower() in SECRET_PARAMETERS
+        parts.append(f"{name}=***" if secret else part)
+    return "&".join(parts)
 
 
 class RequestMiddleware:
@@ -102,6 +119,7 @@ class RequestMiddleware:
                         {
                             "method": scope["method"],
                             "path": scope["path"],
+                            "query": masked_query(scope.get("query_string", b"")),
                             "route": template,
                             "status": status,
                             "ms": round(elapsed * 1000, 2),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -75,7 +76,9 @@ def _asked(request: Request) -> dict[str, list[str]]:
 
 
 def _parse(asked: dict[str, list[str]], max_limit: int) -> ExportRequest:
-    single = {name: values[0] for name, values in asked.items() if name not in ("type", "source")}
+    single: dict[str, Any] = {
+        name: values[0] for name, values in asked.items() if name not in ("type", "source")
+    }
     return parse_export_request(
         type=asked.get("type"), source=asked.get("source"), max_limit=max_limit, **single
     )
