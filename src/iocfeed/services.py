@@ -27,6 +27,7 @@ from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
 from iocfeed.store.sources import SourceStore
 from iocfeed.store.statuses import StatusStore
+from iocfeed.store.webhooks import WebhookStore
 
 STORED_SECRET = "secret_key"  # noqa: S105 (a row name, not a secret)
 """The name of the stored server secret, used when the ``secret_key`` setting is unset."""
@@ -42,16 +43,26 @@ class PagingTokens:
         self._codec: CursorCodec | None = None
         self._lock = threading.Lock()
 
-    @property
-    def codec(self) -> CursorCodec:
+        self._secret: bytes | None = None
+
+    def secret(self) -> bytes:
+        """The server secret: ``secret_key``, else the store's shared one (also derives
+        webhook signing secrets, ``push.signatures``)."""
         with self._lock:
-            if self._codec is None:
+            if self._secret is None:
                 configured = self._settings.secret_key
-                secret = (
+                self._secret = (
                     configured.get_secret_value().encode("utf-8")
                     if configured is not None
                     else shared_secret(self._engine, STORED_SECRET)
                 )
+            return self._secret
+
+    @property
+    def codec(self) -> CursorCodec:
+        secret = self.secret()
+        with self._lock:
+            if self._codec is None:
                 self._codec = CursorCodec(secret)
             return self._codec
 
@@ -67,6 +78,7 @@ class Services:
     audit: AuditLog
     statuses: StatusStore
     sources: SourceStore
+    webhooks: WebhookStore
     limiter: RateLimiter
     failed_auth: FailedAuthLimiter
     redis: RedisCounters | None
@@ -105,6 +117,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         audit=AuditLog(engine),
         statuses=StatusStore(engine),
         sources=SourceStore(engine),
+        webhooks=WebhookStore(engine),
         limiter=limiter,
         failed_auth=FailedAuthLimiter(limiter, settings.failed_auth_per_minute),
         redis=redis,

@@ -1,4 +1,5 @@
-"""The worker: runs due sources and the expiry sweep, on a short poll, until stopped.
+"""The worker: runs due sources, delivers webhooks, runs SIEM pushers and the expiry sweep,
+on a short poll, until stopped.
 
 The expiry sweep runs here, not in the web process (unless ``sweep_in_server``): at the
 first pass, then every ``expiry_sweep_seconds``.
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from iocfeed.services import Services
 from iocfeed.sources.model import SourceRun
 from iocfeed.worker.runs import SourceRunner
+from iocfeed.worker.webhooks import WebhookDispatcher
 
 log = logging.getLogger("iocfeed.worker")
 
@@ -26,14 +28,30 @@ log = logging.getLogger("iocfeed.worker")
 class Worker:
     services: Services
     _last_sweep: float | None = field(default=None, init=False)
+    _dispatcher: WebhookDispatcher | None = field(default=None, init=False)
 
     @property
     def runner(self) -> SourceRunner:
         built = self.services
         return SourceRunner(built.settings, built.clock, built.indicators, built.sources)
 
+    @property
+    def dispatcher(self) -> WebhookDispatcher:
+        if self._dispatcher is None:
+            built = self.services
+            self._dispatcher = WebhookDispatcher(
+                built.settings,
+                built.clock,
+                built.webhooks,
+                built.keys,
+                built.search,
+                built.producer,
+                built.tokens.secret,
+            )
+        return self._dispatcher
+
     def run_once(self) -> list[SourceRun]:
-        """One pass: every due source once, then the expiry sweep."""
+        """One pass: every due source once, the due webhooks, then the expiry sweep."""
         runs = self.runner.run_due()
         for run in runs:
             log.info(
@@ -45,8 +63,16 @@ class Worker:
                 run.counts.revoked,
                 f" ({run.error})" if run.error else "",
             )
+        self._push()
         self._sweep()
         return runs
+
+    def _push(self) -> None:
+        """Deliver what due webhooks are owed (``worker.webhooks``)."""
+        try:
+            self.dispatcher.run_due()
+        except Exception:  # e.g. the database is down: try again at the next pass
+            log.exception("webhook deliveries failed")
 
     def _sweep(self) -> None:
         """Revoke indicators past ``valid_until``, when the sweep is due (SPEC §1)."""
