@@ -60,8 +60,8 @@ class Receiver:
         return [event["id"] for body in self.accepted for event in body["events"]]
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@pytest.fixture(name="receiver")
+def receiver_fixture() -> Iterator[Receiver]:
     found = Receiver()
     app = Starlette(
         routes=[

@@ -91,9 +91,17 @@ class Worker:
             log.exception("expiry sweep failed")
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # e.g. the database is down: try again at the next poll
-                log.exception("worker pass failed")
-            stop.wait(poll_seconds)
+        try:
+            while not stop.is_set():
+                try:
+                    self.run_once()
+                except Exception:  # e.g. the database is down: try again at the next poll
+                    log.exception("worker pass failed")
+                stop.wait(poll_seconds)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the outbound connections the worker keeps."""
+        if self._dispatcher is not None:
+            self._dispatcher.close()

@@ -181,28 +181,43 @@ class WebhookDispatcher:
             if not batch.more:
                 return None
 
-    def _attempt(self, delivery: Delivery, webhook: Webhook) -> bool:
-        """One POST of the delivery; True when the receiver accepted it."""
-        body = _with_id(delivery)
+    def ping(self, webhook: Webhook) -> tuple[int | None, str | None]:
+        """POST a signed ``ping`` (no events) now: the answer's status and error, if any.
+        Not logged, not counted as a failure."""
+        body = orjson.dumps(
+            {"delivery_id": None, "created": stix_timestamp(self.clock.now()), "events": []}
+        )
+        status, error = self._post(webhook, body, "ping")
+        return status, error
+
+    def _post(self, webhook: Webhook, body: bytes, delivery: str) -> tuple[int | None, str | None]:
+        """One signed POST: the status (if an answer came) and the error (None on a 2xx)."""
         secret = webhook_secret(self.server_secret(), webhook.secret_salt)
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             HEADER: sign(secret, int(self.wall()), body),
-            "X-Iocfeed-Delivery": str(delivery.delivery_id),
+            "X-Iocfeed-Delivery": delivery,
         }
-        status: int | None = None
         try:
             response = self._client().post(webhook.url, content=body, headers=headers)
-            status = response.status_code
-            if 200 <= status < 300:
-                self.webhooks.delivered(delivery, self.clock.now(), status)
-                return True
-            error = f"HTTP {status} {response.reason_phrase}".strip()
-            if 300 <= status < 400:
-                error += " (redirects are not followed)"
         except httpx.HTTPError as exc:
-            error = str(exc) or type(exc).__name__
+            return None, str(exc) or type(exc).__name__
+        status = response.status_code
+        if 200 <= status < 300:
+            return status, None
+        error = f"HTTP {status} {response.reason_phrase}".strip()
+        if 300 <= status < 400:
+            error += " (redirects are not followed)"
+        return status, error
+
+    def _attempt(self, delivery: Delivery, webhook: Webhook) -> bool:
+        """One POST of the delivery; True when the receiver accepted it."""
+        status, error = self._post(webhook, _with_id(delivery), str(delivery.delivery_id))
+        if error is None and status is not None:
+            self.webhooks.delivered(delivery, self.clock.now(), status)
+            return True
+        error = error or "no answer"
         state = self.webhooks.failed(
             delivery,
             self.clock.now(),
