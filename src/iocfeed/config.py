@@ -236,8 +236,8 @@ class Settings(BaseSettings):
         ge=1,
         description="Failed delivery attempts in a row after which a webhook is disabled.",
     )
-    webhooks_per_owner: int = Field(
-        default=10, ge=1, description="Most webhooks one account (or key) may have."
+    webhooks_per_account: int = Field(
+        default=10, ge=1, description="Most webhooks one account may have."
     )
     stream_heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="Idle time after which the event stream sends a comment."

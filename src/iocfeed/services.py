@@ -16,8 +16,10 @@ from iocfeed.auth.ratelimit import (
 from iocfeed.clock import Clock, SystemClock
 from iocfeed.config import Settings
 from iocfeed.indicators.cursor import CursorCodec
+from iocfeed.portal.accounts import Accounts
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.stix.objects import Producer
+from iocfeed.store.accounts import AccountStore
 from iocfeed.store.audit import AuditLog
 from iocfeed.store.engine import open_engine
 from iocfeed.store.indicators import IndicatorStore
@@ -84,6 +86,7 @@ class Services:
     redis: RedisCounters | None
     producer: Producer
     tokens: PagingTokens
+    accounts: Accounts
 
     def close(self) -> None:
         self.engine.dispose()
@@ -107,14 +110,16 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     limiter = RateLimiter(
         FailoverCounters(redis, database_counters) if redis else database_counters
     )
+    clock = clock or SystemClock()
+    keys, audit = KeyStore(engine), AuditLog(engine)
     return Services(
         settings=settings,
-        clock=clock or SystemClock(),
+        clock=clock,
         engine=engine,
         indicators=IndicatorStore(engine, new_stix_id),
         search=IndicatorSearch(engine),
-        keys=KeyStore(engine),
-        audit=AuditLog(engine),
+        keys=keys,
+        audit=audit,
         statuses=StatusStore(engine),
         sources=SourceStore(engine),
         webhooks=WebhookStore(engine),
@@ -127,4 +132,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             identity_class=settings.identity_class,
         ),
         tokens=PagingTokens(settings, engine),
+        accounts=Accounts(settings.plans, AccountStore(engine), keys, audit, clock),
     )

@@ -125,7 +125,7 @@ def test_at_most_so_many_per_owner(tmp_path: object) -> None:
     for site in start_site(
         migrated(sqlite_url(tmp_path)),  # type: ignore[arg-type]
         webhook_allowed_networks=LOOPBACK,
-        webhooks_per_owner=2,
+        webhooks_per_account=2,
     ):
         create(site, "http://127.0.0.1:9/a")
         create(site, "http://127.0.0.1:9/b")

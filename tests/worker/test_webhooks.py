@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from iocfeed.accounts.model import AccountStatus, Narrowing
 from iocfeed.clock import FixedClock
 from iocfeed.event_feed import current_position
 from iocfeed.indicators.model import Confidence, IndicatorInput, IocType, Tlp
@@ -36,12 +37,18 @@ class Site:
         )
 
     def webhook(
-        self, url: str, plan: str = "pro", events: frozenset[EventKind] = ALL_KINDS
+        self,
+        url: str,
+        plan: str = "pro",
+        events: frozenset[EventKind] = ALL_KINDS,
+        narrowing: Narrowing | None = None,
     ) -> tuple[Webhook, str]:
-        key, _secret = self.services.keys.create(name="hooks", plan=plan, now=self.clock.now())
+        key, _secret = self.services.keys.create(
+            name="hooks", plan=plan, now=self.clock.now(), narrowing=narrowing
+        )
         salt = new_salt()
         made = self.services.webhooks.add(
-            owner=key.key_id,
+            account_id=key.account_id,
             key_id=key.key_id,
             url=url,
             events=events,
@@ -122,18 +129,26 @@ def test_failed_twice_then_delivered_once_in_order(site: Site, receiver: Receive
 
 def test_events_obey_the_owners_plan_and_choice(site: Site, receiver: Receiver) -> None:
     _webhook, receiver.secret = site.webhook(
-        f"{receiver.base}/hook", plan="free", events=frozenset({EventKind.CREATED})
+        f"{receiver.base}/hook", plan="pro", events=frozenset({EventKind.CREATED})
     )
     site.write("green.example", confidence=Confidence.HIGH)  # green
-    site.write("amber.example", confidence=Confidence.MEDIUM)  # amber: above free
-    site.write("red.example", tlp=Tlp.RED, confidence=Confidence.HIGH)
+    site.write("amber.example", confidence=Confidence.MEDIUM)  # amber: the pro plan's highest
+    site.write("red.example", tlp=Tlp.RED, confidence=Confidence.HIGH)  # above it
     site.later(1)
     site.write("green.example", confidence=Confidence.HIGH, tags=("new",))  # updated
     site.services.indicators.revoke(IocType.DOMAIN, "green.example", site.clock.now())
     site.write("clear.example", confidence=Confidence.LOW)
-    assert site.dispatcher.run_due() == 2  # batches of 3 versions: 1 wanted, then 1
+    assert site.dispatcher.run_due() == 2  # batches of 3 versions: 2 wanted, then 1
     values = [event["indicator"]["value"] for body in receiver.accepted for event in body["events"]]
-    assert values == ["green.example", "clear.example"]
+    assert values == ["green.example", "amber.example", "clear.example"]
+
+
+def test_a_plan_without_the_scope_disables_the_webhook(site: Site, receiver: Receiver) -> None:
+    webhook, receiver.secret = site.webhook(f"{receiver.base}/hook", plan="free")
+    site.write("a.example")
+    assert site.dispatcher.run_due() == 0
+    state = site.services.webhooks.get(webhook.webhook_id)
+    assert state.disabled_reason == "disabled: its key's grant lacks the write:webhooks scope"
 
 
 def test_disabled_after_repeated_failures_with_the_reason(site: Site, receiver: Receiver) -> None:
@@ -154,7 +169,7 @@ def test_disabled_after_repeated_failures_with_the_reason(site: Site, receiver: 
     assert receiver.requests == 4  # disabled: no more attempts
     # Enabled again, the pending delivery goes out; nothing was lost.
     receiver.failures = 0
-    site.services.webhooks.enable(webhook.webhook_id, webhook.owner, site.clock.now())
+    site.services.webhooks.enable(webhook.webhook_id, webhook.account_id, site.clock.now())
     assert site.dispatcher.run_due() == 1
     assert [e["indicator"]["value"] for e in receiver.accepted[0]["events"]] == ["a.example"]
 
@@ -200,5 +215,25 @@ def test_a_revoked_owner_key_disables_the_webhook(site: Site, receiver: Receiver
     assert site.dispatcher.run_due() == 0
     state = site.services.webhooks.get(webhook.webhook_id)
     assert not state.enabled
-    assert state.disabled_reason == "disabled: the API key that owns it was revoked"
+    assert state.disabled_reason == "disabled: the API key that made it was revoked"
     assert receiver.requests == 0
+
+
+def test_the_keys_narrowing_applies_and_a_suspended_account_waits(
+    site: Site, receiver: Receiver
+) -> None:
+    webhook, receiver.secret = site.webhook(
+        f"{receiver.base}/hook", plan="enterprise", narrowing=Narrowing(max_tlp=Tlp.GREEN)
+    )
+    store = site.services.accounts.accounts
+    store.set_status(webhook.account_id, AccountStatus.SUSPENDED)
+    site.write("green.example", confidence=Confidence.HIGH)
+    site.write("amber.example", confidence=Confidence.MEDIUM)  # above the key's narrowing
+    assert site.dispatcher.run_due() == 0
+    assert receiver.requests == 0
+    assert site.services.webhooks.get(webhook.webhook_id).enabled  # waiting, not disabled
+    store.set_status(webhook.account_id, AccountStatus.ACTIVE)
+    site.later(60)
+    assert site.dispatcher.run_due() == 1
+    values = [e["indicator"]["value"] for body in receiver.accepted for e in body["events"]]
+    assert values == ["green.example"]

@@ -21,7 +21,7 @@ class DeliveryStatus(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class Webhook:
     webhook_id: int
-    owner: str
+    account_id: int
     key_id: str
     url: str
     events: frozenset[EventKind]

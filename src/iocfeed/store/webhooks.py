@@ -28,7 +28,7 @@ d = webhook_deliveries.c
 def _webhook(row: Any) -> Webhook:
     return Webhook(
         webhook_id=row.webhook_id,
-        owner=row.owner,
+        account_id=row.account_id,
         key_id=row.key_id,
         url=row.url,
         events=frozenset(EventKind(kind) for kind in orjson.loads(row.events)),
@@ -67,7 +67,7 @@ class WebhookStore:
     def add(
         self,
         *,
-        owner: str,
+        account_id: int,
         key_id: str,
         url: str,
         events: frozenset[EventKind],
@@ -79,14 +79,14 @@ class WebhookStore:
         """A new webhook whose events start after ``position``; LimitExceeded past ``most``."""
         with self.engine.begin() as connection:
             count = connection.execute(
-                select(func.count()).select_from(webhooks).where(w.owner == owner)
+                select(func.count()).select_from(webhooks).where(w.account_id == account_id)
             ).scalar_one()
             if count >= most:
                 raise LimitExceeded(f"at most {most} webhooks per account; delete one first")
             webhook_id = connection.execute(
                 insert(webhooks)
                 .values(
-                    owner=owner,
+                    account_id=account_id,
                     key_id=key_id,
                     url=url,
                     events=orjson.dumps(sorted(kind.value for kind in events)).decode(),
@@ -103,26 +103,26 @@ class WebhookStore:
             ).scalar_one()
         return self.get(int(webhook_id))
 
-    def get(self, webhook_id: int, owner: str | None = None) -> Webhook:
-        """The webhook; NotFound when it does not exist or belongs to another owner."""
+    def get(self, webhook_id: int, account_id: int | None = None) -> Webhook:
+        """The webhook; NotFound when it does not exist or belongs to another account."""
         statement = select(webhooks).where(w.webhook_id == webhook_id)
-        if owner is not None:
-            statement = statement.where(w.owner == owner)
+        if account_id is not None:
+            statement = statement.where(w.account_id == account_id)
         with self.engine.connect() as connection:
             row = connection.execute(statement).first()
         if row is None:
             raise NotFound(f"no webhook {webhook_id}")
         return _webhook(row)
 
-    def of_owner(self, owner: str) -> list[Webhook]:
+    def of_account(self, account_id: int) -> list[Webhook]:
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(webhooks).where(w.owner == owner).order_by(w.webhook_id)
+                select(webhooks).where(w.account_id == account_id).order_by(w.webhook_id)
             )
             return [_webhook(row) for row in rows]
 
-    def remove(self, webhook_id: int, owner: str) -> None:
-        self.get(webhook_id, owner)
+    def remove(self, webhook_id: int, account_id: int) -> None:
+        self.get(webhook_id, account_id)
         with self.engine.begin() as connection:
             connection.execute(delete(webhook_deliveries).where(d.webhook_id == webhook_id))
             connection.execute(delete(webhooks).where(w.webhook_id == webhook_id))
@@ -137,9 +137,9 @@ class WebhookStore:
             )
             return [_webhook(row) for row in rows]
 
-    def enable(self, webhook_id: int, owner: str, now: datetime) -> Webhook:
+    def enable(self, webhook_id: int, account_id: int, now: datetime) -> Webhook:
         """Enable again (after it was disabled); its pending delivery is tried at once."""
-        self.get(webhook_id, owner)
+        self.get(webhook_id, account_id)
         with self.engine.begin() as connection:
             connection.execute(
                 update(webhooks)

@@ -1,8 +1,10 @@
 """Webhooks over HTTP, for keys with the ``write:webhooks`` scope (Pro plan and above):
 create, list, show, delete, enable again, send a test, and read the delivery log.
 
-A webhook belongs to its owner (``owner_of``): others see a 404. Its secret is shown once,
-in the answer that creates it; the worker signs every delivery with it
+A webhook belongs to an account (``owner_of``): other accounts see a 404. Events go out
+as the grant of the key that made it allows (its account's plan, narrowed by the key).
+Its secret is shown once, in the answer that creates it; the worker signs every delivery
+with it
 (``push.signatures``: header ``X-Iocfeed-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 "<t>." + body>``). The URL is checked when it is given, and again, after resolution, on
 every delivery (``worker.guard``).
@@ -48,9 +50,9 @@ SIGNING = (
 )
 
 
-def owner_of(principal: Principal) -> str:
-    """Who a caller's webhooks belong to: its key."""
-    return principal.key.key_id
+def owner_of(principal: Principal) -> int:
+    """Whose webhooks a caller sees and makes: its account's."""
+    return principal.account_id
 
 
 class WebhookCreate(BaseModel):
@@ -143,14 +145,14 @@ async def create_webhook(request: Request, principal: Subscriber) -> Response:
         now = built.clock.now()
         salt = new_salt()
         webhook = built.webhooks.add(
-            owner=owner_of(principal),
+            account_id=owner_of(principal),
             key_id=principal.key.key_id,
             url=url,
             events=events,
             secret_salt=salt,
             position=current_position(built.search),
             now=now,
-            most=built.settings.webhooks_per_owner,
+            most=built.settings.webhooks_per_account,
         )
         built.audit.record(
             key_id=principal.key.key_id,
@@ -168,12 +170,12 @@ async def create_webhook(request: Request, principal: Subscriber) -> Response:
 @router.get(
     "/webhooks",
     summary="List webhooks",
-    description="The caller's webhooks (never their secrets). Needs the `write:webhooks` scope.",
+    description="The account's webhooks (never their secrets). Needs the `write:webhooks` scope.",
     response_model=None,
     responses=error_responses(401, 403, 429),
 )
 def list_webhooks(request: Request, principal: Subscriber) -> Response:
-    found = services(request).webhooks.of_owner(owner_of(principal))
+    found = services(request).webhooks.of_account(owner_of(principal))
     return json_response({"items": [describe(webhook) for webhook in found]})
 
 

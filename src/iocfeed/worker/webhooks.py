@@ -6,8 +6,10 @@ Theory of operation
 Per webhook, deliveries go out one at a time and in order. A pass over a due webhook:
 
 1. claims its lease (``store.webhooks``), so one worker of the cluster works on it;
-2. reads the owner's key and plan: a key that was revoked, or has expired, or whose plan
-   is gone disables the webhook with that reason;
+2. reads the grant of the key that made it (its account's plan, narrowed by the key), as
+   a request by that key would: a key that was revoked or has expired, a plan that is
+   gone or lacks ``write:webhooks``, disable the webhook with that reason; a suspended
+   account's webhook waits (nothing is sent, nothing is lost) until it is reactivated;
 3. takes the oldest pending delivery, or else reads up to ``webhook_batch_size`` events
    after the webhook's position as the plan may see them (``event_feed``) and stores them
    as a delivery, moving the position in the same transaction;
@@ -16,7 +18,7 @@ Per webhook, deliveries go out one at a time and in order. A pass over a due web
 5. on a 2xx, marks it delivered and goes on (a few deliveries per pass); on anything else
    records the error, and waits ``push.backoff`` before the next attempt; after
    ``webhook_disable_after`` failed attempts in a row the webhook is disabled, with the
-   reason shown to its owner. The pending delivery stays: enabling the webhook again
+   reason shown to its account. The pending delivery stays: enabling the webhook again
    resumes where it stopped.
 
 A receiver may see one delivery more than once (its 2xx lost on the way back): each body
@@ -35,8 +37,9 @@ from datetime import datetime, timedelta
 import httpx
 import orjson
 
+from iocfeed.accounts.grant import effective_grant
 from iocfeed.clock import Clock
-from iocfeed.config import Plan, Settings
+from iocfeed.config import Plan, Scope, Settings
 from iocfeed.event_feed import Audience, events_after
 from iocfeed.push.addresses import parse_networks
 from iocfeed.push.backoff import retry_delay
@@ -123,6 +126,7 @@ class WebhookDispatcher:
         try:
             plan = self._plan(webhook, now)
             if plan is None:
+                next_attempt = now + timedelta(seconds=self.settings.webhook_backoff_seconds)
                 return 0
             audience = Audience.of_plan(plan, webhook.events)
             for _ in range(DELIVERIES_PER_PASS):
@@ -148,19 +152,29 @@ class WebhookDispatcher:
             self.webhooks.release(webhook.webhook_id, next_attempt)
 
     def _plan(self, webhook: Webhook, now: datetime) -> Plan | None:
-        found = self.keys.find(webhook.key_id)
-        key = found[0] if found is not None else None
-        reason = None
-        if key is None or key.revoked is not None:
-            reason = "the API key that owns it was revoked"
-        elif key.expires is not None and key.expires <= now:
-            reason = "the API key that owns it has expired"
-        elif key.plan not in self.settings.plans:
-            reason = f"its plan {key.plan!r} no longer exists"
-        if reason is not None or key is None:
-            self.webhooks.disable(webhook.webhook_id, f"disabled: {reason}")
+        """The plan events go out under (module notes); None: nothing to send now."""
+        found = self.keys.find_with_account(webhook.key_id)
+        if found is None:
+            return self._disable(webhook, "the API key that made it no longer exists")
+        key, _hash, account = found
+        plan = self.settings.plans.get(account.plan)
+        if key.revoked is not None:
+            return self._disable(webhook, "the API key that made it was revoked")
+        if key.expires is not None and key.expires <= now:
+            return self._disable(webhook, "the API key that made it has expired")
+        if plan is None:
+            return self._disable(webhook, f"its account's plan {account.plan!r} no longer exists")
+        grant = effective_grant(account.plan, plan, key.narrowing)
+        if Scope.WEBHOOKS not in grant.plan.scopes:
+            return self._disable(webhook, f"its key's grant lacks the {Scope.WEBHOOKS} scope")
+        if account.suspended:
             return None
-        return self.settings.plans[key.plan]
+        return grant.plan
+
+    def _disable(self, webhook: Webhook, reason: str) -> Plan | None:
+        """Disable the webhook with ``reason``; no plan to send under."""
+        self.webhooks.disable(webhook.webhook_id, f"disabled: {reason}")
+        return None
 
     def _enqueue(self, webhook: Webhook, audience: Audience) -> Delivery | None:
         """The next events as a stored delivery; None when there are none to send."""

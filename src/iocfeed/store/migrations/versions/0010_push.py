@@ -1,7 +1,7 @@
 """Push: webhooks and their deliveries, SIEM pushers (Microsoft Sentinel) and their runs.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-29 19:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -23,9 +23,11 @@ def upgrade() -> None:
         "webhooks",
         sa.Column("webhook_id", _ROW_ID, primary_key=True, autoincrement=True),
         sa.Column(
-            "owner", sa.String(64), nullable=False, comment="the account (or key) it belongs to"
+            "account_id", sa.BigInteger(), nullable=False, comment="the account it belongs to"
         ),
-        sa.Column("key_id", sa.String(32), nullable=False, comment="the key that made it"),
+        sa.Column(
+            "key_id", sa.String(32), nullable=False, comment="the key that made it (its grant)"
+        ),
         sa.Column("url", sa.Text(), nullable=False),
         sa.Column("events", sa.Text(), nullable=False, comment="JSON array of event kinds"),
         sa.Column("secret_salt", sa.String(64), nullable=False),
@@ -43,7 +45,7 @@ def upgrade() -> None:
         sa.Column("lease_until", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("webhook_id", name="pk_webhooks"),
     )
-    op.create_index("ix_webhooks_owner", "webhooks", ["owner"], unique=False)
+    op.create_index("ix_webhooks_account_id", "webhooks", ["account_id"], unique=False)
     op.create_table(
         "webhook_deliveries",
         sa.Column("delivery_id", _ROW_ID, primary_key=True, autoincrement=True),
@@ -126,5 +128,5 @@ def downgrade() -> None:
     op.drop_table("pushers")
     op.drop_index("ix_webhook_deliveries_webhook_id_delivery_id", table_name="webhook_deliveries")
     op.drop_table("webhook_deliveries")
-    op.drop_index("ix_webhooks_owner", table_name="webhooks")
+    op.drop_index("ix_webhooks_account_id", table_name="webhooks")
     op.drop_table("webhooks")
