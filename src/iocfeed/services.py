@@ -24,6 +24,7 @@ from iocfeed.store.audit import AuditLog
 from iocfeed.store.engine import open_engine
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.keys import KeyStore
+from iocfeed.store.pushers import PusherStore
 from iocfeed.store.ratelimits import DatabaseCounters
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
@@ -81,6 +82,7 @@ class Services:
     statuses: StatusStore
     sources: SourceStore
     webhooks: WebhookStore
+    pushers: PusherStore
     limiter: RateLimiter
     failed_auth: FailedAuthLimiter
     redis: RedisCounters | None
@@ -123,6 +125,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         statuses=StatusStore(engine),
         sources=SourceStore(engine),
         webhooks=WebhookStore(engine),
+        pushers=PusherStore(engine),
         limiter=limiter,
         failed_auth=FailedAuthLimiter(limiter, settings.failed_auth_per_minute),
         redis=redis,

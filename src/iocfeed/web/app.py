@@ -15,7 +15,18 @@ from iocfeed.clock import Clock
 from iocfeed.config import Settings, load_settings
 from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
-from iocfeed.web import api, export, keys, ops, sources, stream, taxii, ui, webhooks
+from iocfeed.web import (
+    api,
+    export,
+    keys,
+    ops,
+    pushers,
+    sources,
+    stream,
+    taxii,
+    ui,
+    webhooks,
+)
 from iocfeed.web.compression import Compression
 from iocfeed.web.docs import install_docs
 from iocfeed.web.errors import install_error_handlers
@@ -91,6 +102,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(export.router, prefix="/api/v1")
     app.include_router(webhooks.router, prefix="/api/v1")
     app.include_router(stream.router, prefix="/api/v1")
+    app.include_router(pushers.router, prefix="/api/v1")
     app.include_router(taxii.router, prefix="/taxii2")
     install_docs(app)
     keys.declare_plans(app, list(settings.plans))

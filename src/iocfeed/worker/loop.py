@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from iocfeed.services import Services
 from iocfeed.sources.model import SourceRun
 from iocfeed.worker.runs import SourceRunner
+from iocfeed.worker.sentinel import SentinelPusher
 from iocfeed.worker.webhooks import WebhookDispatcher
 
 log = logging.getLogger("iocfeed.worker")
@@ -67,12 +68,33 @@ class Worker:
         self._sweep()
         return runs
 
+    @property
+    def pusher(self) -> SentinelPusher:
+        built = self.services
+        return SentinelPusher(
+            built.settings, built.clock, built.pushers, built.search, built.producer
+        )
+
     def _push(self) -> None:
-        """Deliver what due webhooks are owed (``worker.webhooks``)."""
+        """Deliver what due webhooks are owed (``worker.webhooks``), run due pushers
+        (``worker.sentinel``)."""
         try:
             self.dispatcher.run_due()
         except Exception:  # e.g. the database is down: try again at the next pass
             log.exception("webhook deliveries failed")
+        try:
+            for run in self.pusher.run_due():
+                log.info(
+                    "pusher run %d %s: %d uploaded, %d rejected, %d throttled%s",
+                    run.run_id,
+                    run.outcome.value,
+                    run.counts.uploaded,
+                    run.counts.rejected,
+                    run.counts.throttled,
+                    f" ({run.error})" if run.error else "",
+                )
+        except Exception:
+            log.exception("pusher runs failed")
 
     def _sweep(self) -> None:
         """Revoke indicators past ``valid_until``, when the sweep is due (SPEC §1)."""
