@@ -261,3 +261,13 @@ def test_server_stops_promptly_with_a_stream_open(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_quiet_streams_carry_heartbeats(live: Live) -> None:
+    with live.stream(live.pro) as opened:
+        lines = wait_for_start(opened)
+        started = time.monotonic()
+        for line in lines:
+            if line.startswith(": ping"):
+                break
+        assert time.monotonic() - started < 3  # the heartbeat is 1 s here

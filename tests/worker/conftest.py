@@ -32,6 +32,7 @@ class Receiver:
     status) to the first ``failures`` requests, and keeps what it accepted."""
 
     secret: str = ""
+    other_secrets: list[str] = field(default_factory=list)
     failures: int = 0
     fail: int = 500
     requests: int = 0
@@ -44,7 +45,11 @@ class Receiver:
         body = await request.body()
         with self.lock:
             self.requests += 1
-            if not verify(request.headers.get(HEADER, ""), self.secret, body, int(time.time())):
+            header = request.headers.get(HEADER, "")
+            now = int(time.time())
+            if not any(
+                verify(header, secret, body, now) for secret in (self.secret, *self.other_secrets)
+            ):
                 self.refused_signatures += 1
                 return Response(status_code=401)
             if self.requests <= self.failures:

@@ -4,6 +4,7 @@ repeated failures with the reason; refused for private addresses unless allowed.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -17,7 +18,10 @@ from iocfeed.push.events import ALL_KINDS, EventKind
 from iocfeed.push.model import DeliveryStatus, Webhook
 from iocfeed.push.signatures import new_salt, webhook_secret
 from iocfeed.services import Services
+from iocfeed.store.engine import open_engine
+from iocfeed.store.migrate import upgrade
 from iocfeed.worker.webhooks import WebhookDispatcher
+from tests.conftest import postgres_url
 from tests.worker.conftest import Receiver, make_services
 
 
@@ -237,3 +241,44 @@ def test_the_keys_narrowing_applies_and_a_suspended_account_waits(
     assert site.dispatcher.run_due() == 1
     values = [e["indicator"]["value"] for body in receiver.accepted for e in body["events"]]
     assert values == ["green.example"]
+
+
+def test_two_workers_on_postgresql_deliver_each_event_once(
+    postgres_schema: str, receiver: Receiver
+) -> None:
+    url = postgres_url(postgres_schema)
+    engine = open_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    sites = [Site(*make_services(url, webhook_batch_size=5)) for _ in range(2)]
+    first = sites[0]
+    hooks = [first.webhook(f"{receiver.base}/hook") for _ in range(3)]
+    receiver.secret = hooks[0][1]
+    receiver.other_secrets = [secret for _hook, secret in hooks[1:]]
+    for number in range(40):
+        first.write(f"host{number}.example")
+    start = threading.Barrier(2)
+
+    def work(site: Site) -> None:
+        start.wait()
+        for _ in range(5):
+            site.dispatcher.run_due()
+
+    threads = [threading.Thread(target=work, args=(site,)) for site in sites]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        for webhook, _secret in hooks:
+            logged = first.services.webhooks.deliveries(webhook.webhook_id, limit=100)
+            assert {d.status for d in logged} == {DeliveryStatus.DELIVERED}
+            assert [d.attempts for d in logged] == [1] * 8
+        assert receiver.requests == 24  # 3 webhooks x 40 events / 5 per delivery
+        assert receiver.refused_signatures == 0
+        assert len(receiver.event_ids) == 120
+        assert len(set(receiver.event_ids)) == 40  # each event once per webhook
+    finally:
+        for site in sites:
+            site.dispatcher.close()
+            site.services.close()

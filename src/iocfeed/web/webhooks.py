@@ -275,8 +275,12 @@ def list_deliveries(
     request: Request,
     principal: Subscriber,
     webhook_id: Annotated[int, _ID],
-    limit: Annotated[int, Query(ge=1, le=MAX_DELIVERIES_PAGE)] = 20,
-    before: Annotated[int | None, Query(ge=1, le=2**62, description="A delivery id.")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_DELIVERIES_PAGE, description="Deliveries per page.")
+    ] = 20,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**62, description="Only deliveries older than this id.")
+    ] = None,
 ) -> Response:
     built = services(request)
     built.webhooks.get(webhook_id, owner_of(principal))
