@@ -236,6 +236,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Failed delivery attempts in a row after which a webhook is disabled.",
     )
+    webhook_log_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days a delivered webhook delivery stays in the delivery log.",
+    )
     webhooks_per_account: int = Field(
         default=10, ge=1, description="Most webhooks one account may have."
     )

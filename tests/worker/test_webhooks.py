@@ -282,3 +282,15 @@ def test_two_workers_on_postgresql_deliver_each_event_once(
         for site in sites:
             site.dispatcher.close()
             site.services.close()
+
+
+def test_the_delivery_log_forgets_old_deliveries(site: Site, receiver: Receiver) -> None:
+    webhook, receiver.secret = site.webhook(f"{receiver.base}/hook")
+    site.write("a.example")
+    assert site.dispatcher.run_due() == 1
+    site.later(31 * 86400)
+    site.write("b.example")
+    site.dispatcher._pruned = None  # the hourly prune is due
+    assert site.dispatcher.run_due() == 1
+    logged = site.services.webhooks.deliveries(webhook.webhook_id, limit=10)
+    assert len(logged) == 1  # the 31-day-old one is gone, the new one kept

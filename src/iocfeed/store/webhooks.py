@@ -310,3 +310,13 @@ class WebhookStore:
         with self.engine.connect() as connection:
             rows = connection.execute(statement.order_by(d.delivery_id.desc()).limit(limit))
             return [_delivery(row) for row in rows]
+
+    def prune(self, before: datetime) -> int:
+        """Forget delivered deliveries made before ``before``; how many there were."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                delete(webhook_deliveries).where(
+                    d.status == DeliveryStatus.DELIVERED.value, d.created < to_us(before)
+                )
+            )
+            return int(result.rowcount)

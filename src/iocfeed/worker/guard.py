@@ -31,15 +31,15 @@ def resolve(host: str, port: int) -> list[Address]:
         return [ipaddress.ip_address(host)]
     try:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise Refused(f"{host} does not resolve ({exc})") from None
+    except (OSError, UnicodeError, ValueError) as exc:  # gaierror, a NUL, a long label
+        raise Refused(f"{host[:100]} does not resolve ({exc})") from None
     found: list[Address] = []
     for _family, _type, _proto, _name, sockaddr in answers:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
         if address not in found:
             found.append(address)
     if not found:
-        raise Refused(f"{host} does not resolve")
+        raise Refused(f"{host[:100]} does not resolve")
     return found
 
 
@@ -49,7 +49,7 @@ def checked_address(host: str, port: int, allowed: Sequence[Network]) -> Address
     for address in addresses:
         if refusal(address, allowed) is None:
             return address
-    raise Refused(f"refused: {host}: {refusal(addresses[0], allowed)}")
+    raise Refused(f"refused: {host[:100]}: {refusal(addresses[0], allowed)}")
 
 
 class GuardedTransport(httpx.BaseTransport):

@@ -56,6 +56,7 @@ from iocfeed.worker.guard import guarded_client
 log = logging.getLogger("iocfeed.webhooks")
 
 USER_AGENT = "iocfeed-webhooks"
+PRUNE_SECONDS = 3600
 DELIVERIES_PER_PASS = 10
 """Deliveries sent to one webhook in one pass before the others get their turn."""
 
@@ -89,6 +90,7 @@ class WebhookDispatcher:
     wall: Callable[[], float] = field(default=time.time)
     """The signature's time: the real one, which receivers compare with their own clocks."""
     client: httpx.Client | None = None
+    _pruned: float | None = field(default=None, init=False)
 
     @property
     def lease(self) -> timedelta:
@@ -107,7 +109,12 @@ class WebhookDispatcher:
             self.client = None
 
     def run_due(self) -> int:
-        """One pass over every due webhook; the number of deliveries accepted."""
+        """One pass over every due webhook; the number of deliveries accepted. At most once
+        an hour, the delivery log forgets deliveries older than ``webhook_log_days``."""
+        if self._pruned is None or time.monotonic() - self._pruned > PRUNE_SECONDS:
+            self._pruned = time.monotonic()
+            cutoff = self.clock.now() - timedelta(days=self.settings.webhook_log_days)
+            self.webhooks.prune(cutoff)
         accepted = 0
         for webhook in self.webhooks.due(self.clock.now()):
             try:
