@@ -4,7 +4,8 @@ Each request's host is resolved here (``getaddrinfo``); the first address that
 ``push.addresses`` allows is the one the request is sent to: the URL is rewritten to that
 address, the ``Host`` header keeps the name, and TLS is negotiated with the name (SNI and
 certificate checks, httpcore's ``sni_hostname``). Resolving once and connecting to the
-answer leaves no window for DNS rebinding. A host with no allowed address is refused with
+answer leaves no window for DNS rebinding. Connections are not kept alive between requests
+(each is negotiated for its own name). A host with no allowed address is refused with
 the reason for its first address. Redirects are never followed (the client is built with
 ``follow_redirects=False`` and a 3xx is a failed delivery).
 """
@@ -55,9 +56,11 @@ def checked_address(host: str, port: int, allowed: Sequence[Network]) -> Address
 class GuardedTransport(httpx.BaseTransport):
     """Sends each request to the checked address of its host (module notes)."""
 
-    def __init__(self, allowed: Sequence[Network], **transport: object) -> None:
+    def __init__(self, allowed: Sequence[Network]) -> None:
         self.allowed = tuple(allowed)
-        self._inner = httpx.HTTPTransport(**transport)  # type: ignore[arg-type]
+        # No kept-alive connections: the pool knows a connection by its address, so a kept
+        # TLS connection made for one name would be reused for another name on that address.
+        self._inner = httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
