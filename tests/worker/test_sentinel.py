@@ -173,7 +173,7 @@ def test_batches_rate_and_429s_are_obeyed(
     database_url: str, stand_in: tuple[SentinelStandIn, str]
 ) -> None:
     sentinel, base = stand_in
-    sentinel.per_window, sentinel.window = 2, 1.0
+    sentinel.per_window, sentinel.window = 2, 3.0
     # Paced faster than the stand-in allows: its 429s must be waited out.
     services, runner = pusher_for(
         database_url, base, sentinel_requests_per_window=10, sentinel_window_seconds=1
@@ -199,7 +199,7 @@ def test_paced_to_the_limit_no_429(
     sentinel, base = stand_in
     sentinel.per_window, sentinel.window = 2, 1.0
     services, runner = pusher_for(
-        database_url, base, sentinel_requests_per_window=2, sentinel_window_seconds=1.05
+        database_url, base, sentinel_requests_per_window=2, sentinel_window_seconds=1
     )
     load(services, 250)
     started = time.monotonic()

@@ -11,7 +11,9 @@ Sentinel drops from matching. Objects carry the TLP 1.0 marking ids Sentinel doc
 no ``created_by_ref`` (the producer identity is not uploaded).
 
 Pacing. Requests go out at most ``sentinel_requests_per_window`` per
-``sentinel_window_seconds`` (``push.pacing.Window``: 100 a minute by default). A 429 is
+``sentinel_window_seconds`` (``push.pacing.Window``: 100 a minute by default), each counted
+from the moment its answer came back, so that network latency cannot squeeze two requests
+into one of Sentinel's windows. A 429 is
 waited out for as long as it asks (``Retry-After``, else the "Try again in N seconds" of
 its message) and the same batch is sent again; so is a batch after a 401 (with a new
 token). Any other failure ends the run as failed, with the checkpoint at the last batch
@@ -170,16 +172,21 @@ class SentinelPusher:
             wait = window.wait(self.monotonic())
             if wait > 0:
                 self.sleep(wait)
-            window.sent(self.monotonic())
+            token = self._access_token(client, pusher)
             progress.requests += 1
-            response = client.post(
-                url,
-                content=body,
-                headers={
-                    "Authorization": f"Bearer {self._access_token(client, pusher)}",
-                    "Content-Type": "application/json",
-                },
-            )
+            try:
+                response = client.post(
+                    url,
+                    content=body,
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Content-Type": "application/json",
+                    },
+                )
+            finally:
+                # Counted from the answer, the latest moment Sentinel can have counted the
+                # request at: the window then holds on Sentinel's side whatever the latency.
+                window.sent(self.monotonic())
             if response.status_code == 429:
                 progress.throttled += 1
                 throttled_in_a_row += 1
