@@ -19,6 +19,7 @@ import httpx
 import orjson
 import pytest
 
+from iocfeed.auth.keys import parse_key
 from iocfeed.config import Settings
 from iocfeed.event_feed import Audience, events_after
 from iocfeed.indicators.model import Confidence, IndicatorInput, IocType, Tlp
@@ -138,7 +139,9 @@ def test_resume_without_gap_or_repeat_while_writes_go_on(live: Live) -> None:
         thread.start()
         received += read_events(lines, 20)
     assert len(received) == 20
+    deadline = time.monotonic() + 120
     while not done.is_set() or len(received) < expected_count(live.services):
+        assert time.monotonic() < deadline, "the stream stopped delivering"
         with live.stream(live.pro, **{"Last-Event-ID": received[-1]["id"]}) as again:
             assert again.status_code == 200
             received += read_events(wait_for_start(again), 15, timeout=3)
@@ -271,3 +274,16 @@ def test_quiet_streams_carry_heartbeats(live: Live) -> None:
             if line.startswith(": ping"):
                 break
         assert time.monotonic() - started < 3  # the heartbeat is 1 s here
+
+
+def test_a_key_revoked_mid_stream_ends_it(live: Live) -> None:
+    with live.stream(live.pro) as opened:
+        lines = wait_for_start(opened)
+        parsed = parse_key(live.pro)
+        assert parsed is not None
+        key_id = parsed[0]
+        live.services.keys.revoke(key_id, datetime.now(UTC))
+        started = time.monotonic()
+        rest = list(lines)
+        assert time.monotonic() - started < 5
+    assert ": this key may no longer read the stream" in rest

@@ -27,8 +27,9 @@ import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from iocfeed.accounts.grant import effective_grant
 from iocfeed.auth.access import Principal
-from iocfeed.config import Scope
+from iocfeed.config import Plan, Scope
 from iocfeed.errors import InvalidQuery
 from iocfeed.event_feed import Audience, current_position, events_after
 from iocfeed.indicators.cursor import Endpoint
@@ -50,6 +51,25 @@ LAST_EVENT_ID = "Last-Event-ID"
 SHUTDOWN_GRACE_SECONDS = 3.0
 """How long a stream has to end by itself (its last read, a farewell comment) when the
 server is stopping, before it is cut."""
+
+
+def current_plan(built: Services, principal: Principal) -> Plan | None:
+    """The plan the caller's key grants now, if it may still read the stream."""
+    found = built.keys.find_with_account(principal.key.key_id)
+    if found is None:
+        return None
+    key, _hash, account = found
+    plan = built.settings.plans.get(account.plan)
+    now = built.clock.now()
+    if (
+        plan is None
+        or key.revoked is not None
+        or (key.expires is not None and key.expires <= now)
+        or account.suspended
+    ):
+        return None
+    granted = effective_grant(account.plan, plan, key.narrowing).plan
+    return granted if Scope.STREAM in granted.scopes else None
 
 
 def _position_token(built: Services, scope: TokenScope, event: Event) -> str:
@@ -121,14 +141,24 @@ async def stream(
     stopping = anyio.Event()
 
     async def produce() -> AsyncIterator[ServerSentEvent | dict[str, Any]]:
-        nonlocal position
+        nonlocal position, audience
         deadline = time.monotonic() + settings.stream_max_seconds
+        checked = time.monotonic()
         yield ServerSentEvent(comment="iocfeed event stream", retry=RETRY_MILLISECONDS)
         while (
             time.monotonic() < deadline
             and not stopping.is_set()
             and not await request.is_disconnected()
         ):
+            # At each heartbeat interval the key and its account are read again: a revoked
+            # key, a suspended account or a plan change applies to open streams too.
+            if time.monotonic() - checked > settings.stream_heartbeat_seconds:
+                checked = time.monotonic()
+                plan = await asyncio.to_thread(current_plan, built, principal)
+                if plan is None:
+                    yield ServerSentEvent(comment="this key may no longer read the stream")
+                    return
+                audience = Audience.of_plan(plan, kinds, types)
             batch = await asyncio.to_thread(
                 events_after, built.search, position, audience, limit=PAGE, now=built.clock.now()
             )
