@@ -26,8 +26,19 @@ class Scope:
     WRITE_IOCS = "write:iocs"
     ADMIN = "admin:keys"
     SOURCES = "admin:sources"
+    WEBHOOKS = "write:webhooks"
+    STREAM = "read:stream"
 
-    ALL: tuple[str, ...] = (READ_IOCS, READ_STIX, READ_TAXII, WRITE_IOCS, ADMIN, SOURCES)
+    ALL: tuple[str, ...] = (
+        READ_IOCS,
+        READ_STIX,
+        READ_TAXII,
+        WRITE_IOCS,
+        ADMIN,
+        SOURCES,
+        WEBHOOKS,
+        STREAM,
+    )
 
 
 class Plan(BaseModel, frozen=True):
@@ -64,7 +75,9 @@ class Plan(BaseModel, frozen=True):
         return scopes
 
 
-_PRO_SCOPES = frozenset({Scope.READ_IOCS, Scope.READ_STIX, Scope.READ_TAXII})
+_PRO_SCOPES = frozenset(
+    {Scope.READ_IOCS, Scope.READ_STIX, Scope.READ_TAXII, Scope.WEBHOOKS, Scope.STREAM}
+)
 
 DEFAULT_PLANS: dict[str, Plan] = {
     "free": Plan(
@@ -309,6 +322,78 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [url.strip() for url in value.split(",") if url.strip()]
+    webhook_allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDRs) webhook URLs may reach although private, loopback or "
+        "link-local; [] = public addresses only.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest a webhook delivery may take, in seconds."
+    )
+    webhook_batch_size: int = Field(
+        default=100, ge=1, le=1000, description="Most events in one webhook delivery."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="First wait before retrying a failed delivery; doubled at each retry, "
+        "with jitter.",
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest wait between retries of a delivery."
+    )
+    webhook_disable_after: int = Field(
+        default=10,
+        ge=1,
+        description="Failed delivery attempts in a row after which a webhook is disabled.",
+    )
+    webhook_log_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days a delivered webhook delivery stays in the delivery log.",
+    )
+    webhooks_per_account: int = Field(
+        default=10, ge=1, description="Most webhooks one account may have."
+    )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="Idle time after which the event stream sends a comment."
+    )
+    stream_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often an event stream looks for new events."
+    )
+    stream_max_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Longest one event-stream connection lasts; the client resumes with "
+        "Last-Event-ID.",
+    )
+    sentinel_login_url: str = Field(
+        default="https://login.microsoftonline.com",
+        description="Microsoft Entra ID base URL for the Sentinel pusher's OAuth2 token.",
+    )
+    sentinel_api_url: str = Field(
+        default="https://api.ti.sentinel.azure.com",
+        description="Base URL of Sentinel's STIX objects upload API.",
+    )
+    sentinel_requests_per_window: int = Field(
+        default=100, ge=1, description="Upload requests the Sentinel pusher sends per window."
+    )
+    sentinel_window_seconds: float = Field(
+        default=60.0, gt=0, description="The window of sentinel_requests_per_window, in seconds."
+    )
+    sentinel_max_requests_per_run: int = Field(
+        default=1000,
+        ge=1,
+        description="Upload requests in one pusher run (100 objects each); the next run "
+        "goes on from the checkpoint.",
+    )
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _allowed_networks(cls, value: list[str]) -> list[str]:
+        from iocfeed.push.addresses import parse_networks
+
+        parse_networks(value)
         return value
 
     @field_validator("public_url")

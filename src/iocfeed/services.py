@@ -30,6 +30,7 @@ from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.keys import KeyStore
 from iocfeed.store.leases import SweepLeases
 from iocfeed.store.people import PeopleStore
+from iocfeed.store.pushers import PusherStore
 from iocfeed.store.ratelimits import DatabaseCounters
 from iocfeed.store.replicas import ReadRouting
 from iocfeed.store.search import IndicatorSearch
@@ -38,6 +39,7 @@ from iocfeed.store.sources import SourceStore
 from iocfeed.store.stats import StoreStats
 from iocfeed.store.statuses import StatusStore
 from iocfeed.store.usage import UsageStore
+from iocfeed.store.webhooks import WebhookStore
 
 STORED_SECRET = "secret_key"  # noqa: S105 (a row name, not a secret)
 """The name of the stored server secret, used when the ``secret_key`` setting is unset."""
@@ -53,16 +55,26 @@ class PagingTokens:
         self._codec: CursorCodec | None = None
         self._lock = threading.Lock()
 
-    @property
-    def codec(self) -> CursorCodec:
+        self._secret: bytes | None = None
+
+    def secret(self) -> bytes:
+        """The server secret: ``secret_key``, else the store's shared one (also derives
+        webhook signing secrets, ``push.signatures``)."""
         with self._lock:
-            if self._codec is None:
+            if self._secret is None:
                 configured = self._settings.secret_key
-                secret = (
+                self._secret = (
                     configured.get_secret_value().encode("utf-8")
                     if configured is not None
                     else shared_secret(self._engine, STORED_SECRET)
                 )
+            return self._secret
+
+    @property
+    def codec(self) -> CursorCodec:
+        secret = self.secret()
+        with self._lock:
+            if self._codec is None:
                 self._codec = CursorCodec(secret)
             return self._codec
 
@@ -80,6 +92,8 @@ class Services:
     statuses: StatusStore
     sources: SourceStore
     leases: SweepLeases
+    webhooks: WebhookStore
+    pushers: PusherStore
     limiter: RateLimiter
     failed_auth: FailedAuthLimiter
     redis: RedisCounters | None
@@ -149,6 +163,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         statuses=StatusStore(engine),
         sources=SourceStore(engine),
         leases=SweepLeases(engine),
+        webhooks=WebhookStore(engine),
+        pushers=PusherStore(engine),
         limiter=limiter,
         failed_auth=FailedAuthLimiter(limiter, settings.failed_auth_per_minute),
         redis=redis,

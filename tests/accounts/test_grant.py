@@ -38,7 +38,7 @@ def test_narrowing_takes_scopes_and_tlp_away() -> None:
     )
     assert grant.plan.scopes == {Scope.READ_IOCS}
     assert grant.plan.max_tlp is Tlp.GREEN
-    assert grant.narrowed_scopes == {Scope.READ_STIX, Scope.READ_TAXII}
+    assert grant.narrowed_scopes == PRO.scopes - {Scope.READ_IOCS}
 
 
 def test_a_narrowing_wider_than_a_downgraded_plan_is_cut_to_the_plan() -> None:

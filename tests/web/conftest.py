@@ -83,7 +83,14 @@ def start_site(database_url: str, **settings: Any) -> Iterator[Site]:
     clock = FixedClock(NOW)
     # The clock stands still, so the failed-auth window never ends: tests that want that
     # limit ask for it.
-    chosen = {"expiry_sweep_seconds": 0, "failed_auth_per_minute": 0, "plans": PLANS, **settings}
+    # An event stream ends after a moment: a test client reads a response to its end.
+    chosen = {
+        "expiry_sweep_seconds": 0,
+        "failed_auth_per_minute": 0,
+        "plans": PLANS,
+        "stream_max_seconds": 0.5,
+        **settings,
+    }
     app = create_app(Settings(database_url=database_url, **chosen), clock=clock)
     built: Services = app.state.services
     keys: dict[str, str] = {}

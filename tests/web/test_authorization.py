@@ -30,6 +30,8 @@ FIRST_PLAN_WITH = {
     "write:iocs": "Enterprise",
     "admin:keys": "Admin",
     "admin:sources": "Admin",
+    "write:webhooks": "Pro",
+    "read:stream": "Pro",
 }
 
 # Path parameters filled with well-formed values of things that do not exist.
@@ -41,6 +43,7 @@ SAMPLE_PATH = {
     "collection_id": "00000000-0000-4000-8000-000000000000",
     "object_id": "indicator--00000000-0000-4000-8000-000000000000",
     "status_id": "00000000-0000-4000-8000-000000000000",
+    "webhook_id": "1",
 }
 _PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")
 

@@ -47,7 +47,16 @@ def fuzzed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
         url = migrated(sqlite_url(tmp_path))
     else:
         url = migrated(postgres_url(request.getfixturevalue("postgres_schema")))
-    for site in start_site(url, access_log=False):
+    # A stream lasts a moment here (a client that reads to the end would wait an hour), and
+    # the Sentinel pusher's run-now meets a closed loopback port rather than the internet.
+    closed = "http://127.0.0.1:9"
+    for site in start_site(
+        url,
+        access_log=False,
+        stream_max_seconds=0.2,
+        sentinel_login_url=closed,
+        sentinel_api_url=closed,
+    ):
         site.load(SEED)
         yield site
 

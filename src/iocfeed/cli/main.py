@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 
 from iocfeed import __version__
-from iocfeed.cli import accounts, db, demo, export, imports, keys, serve, sources, users, worker
+from iocfeed.cli import (
+    accounts,
+    db,
+    demo,
+    export,
+    imports,
+    keys,
+    pushers,
+    serve,
+    sources,
+    users,
+    worker,
+)
 
 app = typer.Typer(
     name="iocfeed",
@@ -21,6 +33,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(sources.app, name="sources")
 app.add_typer(users.app, name="users")
+app.add_typer(pushers.app, name="pushers")
 app.registered_commands += imports.app.registered_commands
 app.registered_commands += export.app.registered_commands
 app.registered_commands += demo.app.registered_commands

@@ -25,7 +25,10 @@ def worker(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     runner = Worker(services(ctx))
     if once:
-        runs = runner.run_once()
+        try:
+            runs = runner.run_once()
+        finally:
+            runner.close()
         failed = [run for run in runs if run.failed]
         out.print(f"{len(runs)} source runs, {len(failed)} failed", highlight=False)
         if failed:

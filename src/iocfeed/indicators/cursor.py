@@ -99,6 +99,7 @@ class Endpoint(enum.Enum):
     MANIFEST = 3
     OBJECT = 4
     VERSIONS = 5
+    STREAM = 6
 
     @property
     def title(self) -> str:
@@ -111,6 +112,7 @@ _TITLES = {
     Endpoint.MANIFEST: "TAXII Get Object Manifests",
     Endpoint.OBJECT: "TAXII Get an Object",
     Endpoint.VERSIONS: "TAXII Get Object Versions",
+    Endpoint.STREAM: "the event stream",
 }
 
 

@@ -364,3 +364,82 @@ sweep_leases = Table(
     Column("holder", String(128), nullable=True, comment="who claimed it last"),
     Column("claimed_at", BigInteger, nullable=True),
 )
+# Webhooks (``store.webhooks``): each subscriber URL, its account, the events it wants, the
+# salt its signing secret is derived from (``push.signatures``; the secret itself is not
+# stored), where its event walk stands (``position``, a ``date_added``), and its health.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("webhook_id", RowId, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, nullable=False, comment="the account it belongs to"),
+    Column("key_id", String(32), nullable=False, comment="the key that made it (its grant)"),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False, comment="JSON array of event kinds"),
+    Column("secret_salt", String(64), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text, nullable=True),
+    Column("failures", Integer, nullable=False, comment="failed attempts in a row"),
+    Column("position", BigInteger, nullable=False, comment="date_added of the last event taken"),
+    Column("next_attempt", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=True),
+)
+Index("ix_webhooks_account_id", webhooks.c.account_id)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("delivery_id", RowId, primary_key=True, autoincrement=True),
+    Column("webhook_id", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False, comment="pending, delivered, abandoned"),
+    Column("events", Integer, nullable=False),
+    Column("payload", Text, nullable=False, comment="the JSON body sent, the same each attempt"),
+    Column("attempts", Integer, nullable=False),
+    Column("last_attempt", BigInteger, nullable=True),
+    Column("response_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered", BigInteger, nullable=True),
+)
+Index(
+    "ix_webhook_deliveries_webhook_id_delivery_id",
+    webhook_deliveries.c.webhook_id,
+    webhook_deliveries.c.delivery_id,
+)
+
+# Pushers (``store.pushers``): schedules that upload events to a SIEM (Microsoft Sentinel),
+# set by admins. ``credentials`` is sent to the SIEM's token endpoint and never shown;
+# ``checkpoint`` holds the ``date_added`` of the last version uploaded.
+pushers = Table(
+    "pushers",
+    metadata,
+    Column("pusher_id", RowId, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("settings", Text, nullable=False, comment="JSON: tenant, client id, workspace, …"),
+    Column("credentials", Text, nullable=False, comment="JSON object; never returned"),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("checkpoint", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("next_run", BigInteger, nullable=False),
+    Column("lease_until", BigInteger, nullable=True),
+)
+Index("uq_pushers_name", pushers.c.name, unique=True)
+
+pusher_runs = Table(
+    "pusher_runs",
+    metadata,
+    Column("run_id", RowId, primary_key=True, autoincrement=True),
+    Column("pusher_id", BigInteger, nullable=False),
+    Column("started", BigInteger, nullable=False),
+    Column("finished", BigInteger, nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("uploaded", Integer, nullable=False, comment="objects the SIEM accepted"),
+    Column("rejected", Integer, nullable=False, comment="objects the SIEM refused"),
+    Column("requests", Integer, nullable=False),
+    Column("throttled", Integer, nullable=False, comment="answers 429"),
+    Column("record_errors", Text, nullable=False, comment="JSON: the refused objects, why"),
+    Column("error", Text, nullable=True),
+)
+Index("ix_pusher_runs_pusher_id_run_id", pusher_runs.c.pusher_id, pusher_runs.c.run_id)

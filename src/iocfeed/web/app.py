@@ -16,7 +16,18 @@ from iocfeed.config import Settings, load_settings
 from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
 from iocfeed.sweeps import holder_name, sweep_expired
-from iocfeed.web import api, export, export_formats, keys, ops, sources, taxii
+from iocfeed.web import (
+    api,
+    export,
+    export_formats,
+    keys,
+    ops,
+    pushers,
+    sources,
+    stream,
+    taxii,
+    webhooks,
+)
 from iocfeed.web.compression import Compression
 from iocfeed.web.docs import install_docs
 from iocfeed.web.errors import install_error_handlers
@@ -103,6 +114,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(sources.router, prefix="/api/v1")
     app.include_router(export.router, prefix="/api/v1")
     app.include_router(export_formats.router, prefix="/api/v1")
+    app.include_router(webhooks.router, prefix="/api/v1")
+    app.include_router(stream.router, prefix="/api/v1")
+    app.include_router(pushers.router, prefix="/api/v1")
     app.include_router(taxii.router, prefix="/taxii2")
     install_docs(app)
     keys.declare_plans(app, list(settings.plans))

@@ -1,4 +1,5 @@
-"""The worker: runs due sources and the expiry sweep, on a short poll, until stopped.
+"""The worker: runs due sources, delivers webhooks, runs SIEM pushers and the expiry sweep,
+on a short poll, until stopped.
 
 The expiry sweep runs here, not in the web process (unless ``sweep_in_server``): every
 ``expiry_sweep_seconds``, once across all workers and hosts (a lease, ``iocfeed.sweeps``).
@@ -18,6 +19,8 @@ from iocfeed.services import Services
 from iocfeed.sources.model import SourceRun
 from iocfeed.sweeps import holder_name, sweep_expired
 from iocfeed.worker.runs import SourceRunner
+from iocfeed.worker.sentinel import SentinelPusher
+from iocfeed.worker.webhooks import WebhookDispatcher
 
 log = logging.getLogger("iocfeed.worker")
 
@@ -26,14 +29,30 @@ log = logging.getLogger("iocfeed.worker")
 class Worker:
     services: Services
     holder: str = field(default_factory=holder_name)
+    _dispatcher: WebhookDispatcher | None = field(default=None, init=False)
 
     @property
     def runner(self) -> SourceRunner:
         built = self.services
         return SourceRunner(built.settings, built.clock, built.indicators, built.sources)
 
+    @property
+    def dispatcher(self) -> WebhookDispatcher:
+        if self._dispatcher is None:
+            built = self.services
+            self._dispatcher = WebhookDispatcher(
+                built.settings,
+                built.clock,
+                built.webhooks,
+                built.keys,
+                built.search,
+                built.producer,
+                built.tokens.secret,
+            )
+        return self._dispatcher
+
     def run_once(self) -> list[SourceRun]:
-        """One pass: every due source once, then the expiry sweep."""
+        """One pass: every due source once, the due webhooks, then the expiry sweep."""
         runs = self.runner.run_due()
         for run in runs:
             log.info(
@@ -45,8 +64,37 @@ class Worker:
                 run.counts.revoked,
                 f" ({run.error})" if run.error else "",
             )
+        self._push()
         self._sweep()
         return runs
+
+    @property
+    def pusher(self) -> SentinelPusher:
+        built = self.services
+        return SentinelPusher(
+            built.settings, built.clock, built.pushers, built.search, built.producer
+        )
+
+    def _push(self) -> None:
+        """Deliver what due webhooks are owed (``worker.webhooks``), run due pushers
+        (``worker.sentinel``)."""
+        try:
+            self.dispatcher.run_due()
+        except Exception:  # e.g. the database is down: try again at the next pass
+            log.exception("webhook deliveries failed")
+        try:
+            for run in self.pusher.run_due():
+                log.info(
+                    "pusher run %d %s: %d uploaded, %d rejected, %d throttled%s",
+                    run.run_id,
+                    run.outcome.value,
+                    run.counts.uploaded,
+                    run.counts.rejected,
+                    run.counts.throttled,
+                    f" ({run.error})" if run.error else "",
+                )
+        except Exception:
+            log.exception("pusher runs failed")
 
     def _sweep(self) -> None:
         """Revoke indicators past ``valid_until`` when this worker wins the due sweep
@@ -59,9 +107,17 @@ class Worker:
             log.exception("expiry sweep failed")
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # e.g. the database is down: try again at the next poll
-                log.exception("worker pass failed")
-            stop.wait(poll_seconds)
+        try:
+            while not stop.is_set():
+                try:
+                    self.run_once()
+                except Exception:  # e.g. the database is down: try again at the next poll
+                    log.exception("worker pass failed")
+                stop.wait(poll_seconds)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close the outbound connections the worker keeps."""
+        if self._dispatcher is not None:
+            self._dispatcher.close()

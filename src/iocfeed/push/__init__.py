@@ -1,0 +1,1 @@
+"""Pure rules of push delivery: events from versions, signatures, backoff, pacing, addresses."""
