@@ -56,6 +56,7 @@ import redis
 from sqlalchemy import text
 
 from bench.dataset import write_dataset
+from bench.report import Row, print_table
 from iocfeed.clock import SystemClock
 from iocfeed.store.engine import open_engine
 from iocfeed.store.keys import KeyStore
@@ -85,17 +86,6 @@ lookback_days = "unlimited"
 requests_per_minute = 100000000
 max_tlp = "red"
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One line of the benchmark table: the figure, its peer or floor, their ratio."""
-
-    label: str
-    figure: str
-    peer: str = ""
-    ratio: str = ""
-    note: str = ""
 
 
 # --- the store and the servers ----------------------------------------------------------------
@@ -423,27 +413,42 @@ def lost_writes(url: str, base: str, key: str, acknowledged: list[str]) -> tuple
     return len(acknowledged) - found, missing_http
 
 
-def _pages_row(label: str, ours: Kind, peer: Kind) -> list[Row]:
+def _pages_rows(ours: Kind, peer: Kind) -> list[Row]:
+    """Cold TAXII pages at ``CLIENTS`` clients, beside main at ``PEER_COMMIT`` (the goal: 5×)."""
+    section = f"load: cold TAXII pages of {PAGE}, {CLIENTS} clients"
+    ratio = ours.rate / peer.rate if peer.rate else None
     return [
         Row(
-            f"{label}: cold TAXII pages of {PAGE}/s, {CLIENTS} clients",
-            f"{ours.rate:.1f}",
-            f"{peer.rate:.1f} (main {PEER_COMMIT})",
-            f"{ours.rate / peer.rate:.2f}×" if peer.rate else "",
-            f"p50 {ours.p50:.0f} ms, p99 {ours.p99:.0f} ms "
-            f"(main: {peer.p50:.0f} / {peer.p99:.0f} ms); "
-            f"errors {ours.errors} (main {peer.errors})",
+            section,
+            "throughput",
+            "pages/s",
+            ours.rate,
+            previous=peer.rate,
+            goal="≥ 5× main",
+            met=ratio is not None and ratio >= 5,
+            lower_is_better=False,
+        ),
+        Row(section, "p50", "ms", ours.p50, previous=peer.p50),
+        Row(section, "p99", "ms", ours.p99, previous=peer.p99),
+        Row(
+            section,
+            "5xx and transport errors",
+            "count",
+            ours.errors,
+            previous=peer.errors,
+            goal="0",
+            met=ours.errors == 0,
         ),
     ]
 
 
-def run(quick: bool) -> list[Row]:
+def rows(*, quick: bool) -> list[Row]:
     """The load run's rows (see the module docstring); ``quick`` = 15 s instead of 60."""
     count = 20_000 if quick else 100_000
     pages_seconds, mixed_seconds = (8.0, 15.0) if quick else (20.0, 60.0)
     end = datetime.now(UTC)
     peer_python = ensure_peer()
-    rows: list[Row] = []
+    table: list[Row] = []
     store = redis.Redis.from_url(REDIS_URL)
     with (
         tempfile.TemporaryDirectory(prefix="iocfeed-load-") as scratch,
@@ -487,38 +492,46 @@ def run(quick: bool) -> list[Row]:
         mixed, _ = phase("ours", "mixed", mixed_seconds)
     store.flushdb()
 
-    ours_kind, peer_kind = summarise(pages_ours, "taxii"), summarise(pages_peer, "taxii")
-    rows += _pages_row("load", ours_kind, peer_kind)
+    table += _pages_rows(summarise(pages_ours, "taxii"), summarise(pages_peer, "taxii"))
     for kind in ("taxii", "export", "lookup", "import"):
         got = summarise(mixed, kind)
-        unit = "batches of 250" if kind == "import" else "requests"
-        rows.append(
+        section = f"load: mixed {mixed_seconds:.0f} s, {kind}"
+        unit = "batches of 250/s" if kind == "import" else "requests/s"
+        lookup = kind == "lookup"
+        table += [
+            Row(section, "throughput", unit, got.rate, lower_is_better=False),
+            Row(section, "p50", "ms", got.p50),
             Row(
-                f"load mixed {mixed_seconds:.0f} s: {kind} ({unit}/s)",
-                f"{got.rate:.1f}",
-                note=f"p50 {got.p50:.0f} ms, p99 {got.p99:.0f} ms, {got.count} done, "
-                f"5xx/transport errors {got.errors}"
-                + (f", other {got.other}" if got.other else ""),
-            )
-        )
+                section,
+                "p99",
+                "ms",
+                got.p99,
+                goal="< 250 ms" if lookup else "",
+                met=got.p99 < 250 if lookup else None,
+            ),
+            Row(
+                section,
+                "5xx and transport errors",
+                "count",
+                got.errors,
+                goal="0",
+                met=got.errors == 0,
+            ),
+        ]
     acknowledged = len(mixed["acknowledged"])
     missing_db, missing_http = mixed["lost"]
-    rows.append(
+    table.append(
         Row(
-            "load mixed: acknowledged writes readable afterwards",
-            f"{acknowledged - missing_db}/{acknowledged}",
-            note=f"missing in the database {missing_db}; HTTP lookups of a sample of "
-            f"{min(300, acknowledged)}: {missing_http} missing",
+            "load: mixed",
+            f"acknowledged writes missing afterwards (of {acknowledged}; "
+            f"HTTP sample of {min(300, acknowledged)}: {missing_http} missing)",
+            "count",
+            missing_db,
+            goal="0",
+            met=missing_db == 0 and missing_http == 0,
         )
     )
-    return rows
-
-
-def print_table(rows: list[Row]) -> None:
-    print("| what | iocfeed | peer / floor | ratio | notes |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print(f"| {row.label} | {row.figure} | {row.peer} | {row.ratio} | {row.note} |")
+    return table
 
 
 def main() -> None:
@@ -532,12 +545,11 @@ def main() -> None:
         spec = json.loads(arguments.client.read_text())
         print(json.dumps(asyncio.run(_client(spec))))
         return
-    print(
-        f"load run, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
-        f"clients: one separate process (httpx, asyncio, {CLIENTS} tasks)",
-        flush=True,
+    caption = (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs; clients: one separate "
+        f"process (httpx, asyncio, {CLIENTS} tasks); previous = main {PEER_COMMIT}"
     )
-    print_table(run(arguments.quick))
+    print_table(rows(quick=arguments.quick), title="iocfeed load run", caption=caption)
 
 
 if __name__ == "__main__":

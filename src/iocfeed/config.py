@@ -317,11 +317,6 @@ class Settings(BaseSettings):
         'believed ("*" = any); [] = none.',
     )
 
-    @field_validator("database_replica_urls", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [url.strip() for url in value.split(",") if url.strip()]
     webhook_allowed_networks: list[str] = Field(
         default_factory=list,
         description="Networks (CIDRs) webhook URLs may reach although private, loopback or "
@@ -387,6 +382,13 @@ class Settings(BaseSettings):
         description="Upload requests in one pusher run (100 objects each); the next run "
         "goes on from the checkpoint.",
     )
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
 
     @field_validator("webhook_allowed_networks")
     @classmethod

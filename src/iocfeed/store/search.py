@@ -115,6 +115,7 @@ def _stored_object(row: Sequence[Any]) -> StoredObject:
         functools.partial(_decode, row),
     )
 
+
 # A multiplicative hash of row numbers (Knuth's constant, modulo the largest prime below
 # 2**32): seq * KNUTH fits in 64 bits for ten billion rows, and the sum of a million
 # hashes does too (SQLite sums integers exactly and fails on overflow).
