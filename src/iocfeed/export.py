@@ -83,6 +83,8 @@ class ExportRequest:
     limit: int = DEFAULT_LIMIT
     format: ExportFormat = ExportFormat.BUNDLE
     options: ExportOptions = field(default_factory=ExportOptions)
+    include_flagged: bool = False
+    """Also export indicators a warninglist flagged (left out by default)."""
 
     def parameters(self) -> dict[str, Any]:
         """The request as plain JSON values, for the audit trail."""
@@ -97,6 +99,7 @@ class ExportRequest:
             "tlp": self.options.tlp.value if self.options.tlp is not None else None,
             "tlp_version": self.options.tlp_version,
             "include_observables": self.options.include_observables,
+            "include_flagged": self.include_flagged,
         }
 
 
@@ -189,6 +192,7 @@ def parse_export_request(
     tlp: str | Tlp | None = None,
     tlp_version: int | str | None = None,
     include_observables: bool | str | None = None,
+    include_flagged: bool | str | None = None,
     max_limit: int = MAX_LIMIT,
 ) -> ExportRequest:
     """The export the parameters of SPEC §2 ask for; each takes its documented text or value.
@@ -211,6 +215,7 @@ def parse_export_request(
                 include_observables, "include_observables", default=False
             ),
         ),
+        include_flagged=parse_boolean(include_flagged, "include_flagged", default=False),
     )
 
 
@@ -267,6 +272,7 @@ def fingerprint(
         options.tlp,
         options.tlp_version,
         options.include_observables,
+        request.include_flagged,
         producer.identity_id,
         producer.name,
         producer.identity_class,
@@ -293,6 +299,7 @@ def run_export(
         modified_since=effective_since,
         sources=request.sources,
         max_tlp=max_tlp,
+        include_flagged=request.include_flagged,
     )
     page = search.newest_first(query, limit=request.limit, after=None, now=now)
     return ExportResult(

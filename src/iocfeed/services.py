@@ -27,6 +27,8 @@ from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
 from iocfeed.store.sources import SourceStore
 from iocfeed.store.statuses import StatusStore
+from iocfeed.store.warninglists import WarninglistStore
+from iocfeed.warninglists import Warninglists
 
 STORED_SECRET = "secret_key"  # noqa: S105 (a row name, not a secret)
 """The name of the stored server secret, used when the ``secret_key`` setting is unset."""
@@ -72,6 +74,7 @@ class Services:
     redis: RedisCounters | None
     producer: Producer
     tokens: PagingTokens
+    warninglists: Warninglists
 
     def close(self) -> None:
         self.engine.dispose()
@@ -95,14 +98,17 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     limiter = RateLimiter(
         FailoverCounters(redis, database_counters) if redis else database_counters
     )
+    clock = clock or SystemClock()
+    indicators = IndicatorStore(engine, new_stix_id)
+    audit = AuditLog(engine)
     return Services(
         settings=settings,
-        clock=clock or SystemClock(),
+        clock=clock,
         engine=engine,
-        indicators=IndicatorStore(engine, new_stix_id),
+        indicators=indicators,
         search=IndicatorSearch(engine),
         keys=KeyStore(engine),
-        audit=AuditLog(engine),
+        audit=audit,
         statuses=StatusStore(engine),
         sources=SourceStore(engine),
         limiter=limiter,
@@ -114,4 +120,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             identity_class=settings.identity_class,
         ),
         tokens=PagingTokens(settings, engine),
+        warninglists=Warninglists(WarninglistStore(engine), indicators, audit, clock),
     )

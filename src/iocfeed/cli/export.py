@@ -93,6 +93,13 @@ def export(
             help="Add SCOs in observed-data linked by based-on (Splunk ES before 8.2).",
         ),
     ] = False,
+    include_flagged: Annotated[
+        bool,
+        typer.Option(
+            "--include-flagged",
+            help="Also export indicators a warninglist flagged (left out by default).",
+        ),
+    ] = False,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="File to write; - for stdout.")
     ] = Path("-"),
@@ -113,6 +120,7 @@ def export(
                 tlp=tlp,
                 tlp_version=tlp_version,
                 include_observables=include_observables,
+                include_flagged=include_flagged,
                 max_limit=built.settings.max_page_size,
             )
         except (InvalidQuery, LimitExceeded) as error:

@@ -116,6 +116,10 @@ def _filters(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
     if query.max_tlp.rank < 4:
         # The higher of the version's own TLP and its indicator's current one (SPEC §4).
         where.append(v.access_rank <= query.max_tlp.rank)
+    if not query.include_flagged:
+        # Flagged versions are few: left out while walking the date_added index, they
+        # cost what they are, and the walk keeps its index (no index of its own needed).
+        where.append(v.flagged.is_(False))
     if query.submitted_only:
         where.append(v.submitted.is_(True))
     if query.status is not None:

@@ -247,6 +247,15 @@ def export_stix(
             "reader of observables only never takes it as live.",
         ),
     ] = False,
+    include_flagged: Annotated[
+        bool,
+        Query(
+            description="Also export indicators that a warninglist with policy `flag` "
+            "matched (popular sites, cloud and CDN ranges, well-known files; each carries "
+            "the label `warninglist:<name>`). Left out by default: they are usually false "
+            "positives.",
+        ),
+    ] = False,
     tlp_version: Annotated[
         int | None,
         Query(
@@ -275,6 +284,7 @@ def export_stix(
         tlp=tlp,
         tlp_version=tlp_version,
         include_observables=include_observables,
+        include_flagged=include_flagged,
         max_limit=built.settings.max_page_size,
     )
     result = run_export(
