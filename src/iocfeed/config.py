@@ -26,8 +26,17 @@ class Scope:
     WRITE_IOCS = "write:iocs"
     ADMIN = "admin:keys"
     SOURCES = "admin:sources"
+    WARNINGLISTS = "admin:warninglists"
 
-    ALL: tuple[str, ...] = (READ_IOCS, READ_STIX, READ_TAXII, WRITE_IOCS, ADMIN, SOURCES)
+    ALL: tuple[str, ...] = (
+        READ_IOCS,
+        READ_STIX,
+        READ_TAXII,
+        WRITE_IOCS,
+        ADMIN,
+        SOURCES,
+        WARNINGLISTS,
+    )
 
 
 class Plan(BaseModel, frozen=True):

@@ -387,6 +387,7 @@ def test_me_shows_plan_scopes_lookback_and_remaining_rate(site: Site) -> None:
     assert admin["scopes"] == [
         "admin:keys",
         "admin:sources",
+        "admin:warninglists",
         "read:iocs",
         "read:stix",
         "read:taxii",

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from iocfeed import __version__
-from iocfeed.cli import db, demo, export, imports, keys, serve, sources, worker
+from iocfeed.cli import db, demo, export, imports, keys, serve, sources, warninglists, worker
 
 app = typer.Typer(
     name="iocfeed",
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(sources.app, name="sources")
+app.add_typer(warninglists.app, name="warninglists")
 app.registered_commands += imports.app.registered_commands
 app.registered_commands += export.app.registered_commands
 app.registered_commands += demo.app.registered_commands

@@ -119,7 +119,8 @@ def _filters(query: IndicatorQuery, now: datetime) -> list[ColumnElement[bool]]:
     if not query.include_flagged:
         # Flagged versions are few: left out while walking the date_added index, they
         # cost what they are, and the walk keeps its index (no index of its own needed).
-        where.append(v.flagged.is_(False))
+        # A revoked version is always served: it is what makes a SIEM drop the indicator.
+        where.append(or_(v.flagged.is_(False), v.revoked.is_(True)))
     if query.submitted_only:
         where.append(v.submitted.is_(True))
     if query.status is not None:
