@@ -1,8 +1,9 @@
 """Use case: the false-positive lists of this store: catalogue, matcher, policy changes, re-checks.
 
 Every process builds its ``Matcher`` once (the MISP lists that are not off, read from the
-package, plus the operator's lists) and reuses it for every ingest. Before handing it out
-it compares the store's ``revision`` of the lists (one small query, at most every
+package, plus the operator's lists) and reuses it for every ingest; ingest is handed the
+``Screen`` it is built from, which worker processes build their own matcher from. Before
+handing it out it compares the store's ``revision`` of the lists (one small query, at most every
 ``refresh_seconds``), so a policy set in another process is picked up within seconds.
 Identical configurations share one matcher per process.
 
@@ -13,7 +14,6 @@ version tagged ``warninglist:<name>`` (flag). The worker (``iocfeed worker``) ru
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -25,15 +25,14 @@ from iocfeed.indicators.canonical import canonicalize
 from iocfeed.indicators.merge import next_modified, revoke
 from iocfeed.indicators.model import Indicator, IocType
 from iocfeed.indicators.normalize import resolve_type
-from iocfeed.lifecycle.misp_warninglists import misp_catalogue, misp_entries
+from iocfeed.lifecycle.misp_warninglists import misp_catalogue
 from iocfeed.lifecycle.warninglist_defaults import default_policy
+from iocfeed.lifecycle.warninglist_screen import EnabledList, Screen
 from iocfeed.lifecycle.warninglists import (
-    Entries,
     Matcher,
     Origin,
     Policy,
     Verdict,
-    WarningList,
     entries_from,
 )
 from iocfeed.store.audit import AuditLog
@@ -41,6 +40,7 @@ from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.warninglists import StoredList, WarninglistStore
 
 RECHECK_BATCH = 2000
+_NOTHING = Screen()
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 
 
@@ -71,26 +71,6 @@ class CheckResult:
         if self.verdict.blocked_by:
             return "block"
         return "flag" if self.verdict.flagged_by else "store"
-
-
-# (name, policy, entries or None for a MISP list) per enabled list: what a matcher is built
-# from, hashable so that identical configurations share one matcher.
-_Spec = tuple[tuple[str, Policy, Entries | None], ...]
-
-
-@functools.lru_cache(maxsize=4)
-def _build(spec: _Spec) -> Matcher:
-    return Matcher(
-        [
-            WarningList(
-                name,
-                policy,
-                Origin.MISP if entries is None else Origin.OPERATOR,
-                entries=misp_entries(name) if entries is None else entries,
-            )
-            for name, policy, entries in spec
-        ]
-    )
 
 
 def _check_name(name: str) -> str:
@@ -136,7 +116,7 @@ class Warninglists:
         self._lock = threading.Lock()
         self._revision: tuple[int, int] | None = None
         self._checked_at = 0.0
-        self._matcher: Matcher | None = None
+        self._screen: Screen | None = None
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -179,40 +159,41 @@ class Warninglists:
                 return info
         raise NotFound(f"no warninglist named {name!r}")
 
-    def matcher(self) -> Matcher:
-        """This process's matcher for the lists as they are now (see the module docstring)."""
+    def screen(self) -> Screen:
+        """This process's screen of the lists as they are now (see the module docstring)."""
         with self._lock:
             if not self.enabled:
-                if self._matcher is None:
-                    self._matcher = Matcher([])
-                return self._matcher
+                return _NOTHING
             moment = time.monotonic()
-            if self._matcher is None or moment - self._checked_at >= self.refresh_seconds:
+            if self._screen is None or moment - self._checked_at >= self.refresh_seconds:
                 revision = self.store.revision()
                 self._checked_at = moment
-                if self._matcher is None or revision != self._revision:
-                    self._matcher = _build(self._spec(self.store.rows()))
+                if self._screen is None or revision != self._revision:
+                    self._screen = Screen(self._enabled(self.store.rows()))
                     self._revision = revision
-            return self._matcher
+            return self._screen
+
+    def matcher(self) -> Matcher:
+        """The matcher of ``screen()``, built once per process."""
+        return self.screen().matcher()
 
     def refresh(self) -> Matcher:
         """The matcher, re-reading the store now (after a change made in this process)."""
         with self._lock:
-            self._checked_at = 0.0
-            self._matcher = None if self.enabled else self._matcher
+            self._screen = None
         return self.matcher()
 
-    def _spec(self, rows: dict[str, StoredList]) -> _Spec:
-        spec: list[tuple[str, Policy, Entries | None]] = []
+    def _enabled(self, rows: dict[str, StoredList]) -> tuple[EnabledList, ...]:
+        enabled: list[EnabledList] = []
         for name in misp_catalogue():
             row = rows.get(name)
             policy = row.policy if row is not None else default_policy(name)
             if policy is not Policy.OFF:
-                spec.append((name, policy, None))
+                enabled.append((name, policy, None))
         for row in sorted(rows.values(), key=lambda r: r.name):
             if row.origin is Origin.OPERATOR and row.policy is not Policy.OFF and row.entries:
-                spec.append((row.name, row.policy, row.entries))
-        return tuple(spec)
+                enabled.append((row.name, row.policy, row.entries))
+        return tuple(enabled)
 
     def check(self, text: str, type_name: str | None = None) -> CheckResult:
         """``text`` (any IOC, defanged or not) checked against the lists."""

@@ -168,19 +168,25 @@ class Matcher:
 
     def __init__(self, lists: Sequence[WarningList]) -> None:
         self.lists = tuple(wl for wl in lists if wl.policy is not Policy.OFF)
-        exact: dict[str, list[int]] = {}
-        domains: dict[str, list[int]] = {}
+        # Value → the lists holding it, as shared tuples: the million-name lists make two
+        # million keys, so no per-key list or tuple is built unless a value is on two lists.
+        exact: dict[str, tuple[int, ...]] = {}
+        domains: dict[str, tuple[int, ...]] = {}
         spans: dict[int, list[tuple[int, int, int]]] = {4: [], 6: []}
         for index, warning_list in enumerate(self.lists):
-            for value in warning_list.entries.values:
-                exact.setdefault(value, []).append(index)
-            for domain in warning_list.entries.domains:
-                domains.setdefault(domain, []).append(index)
+            alone = (index,)
+            for table, keys in (
+                (exact, warning_list.entries.values),
+                (domains, warning_list.entries.domains),
+            ):
+                for key in keys:
+                    known = table.get(key)
+                    table[key] = alone if known is None else (*known, index)
             for network in warning_list.entries.networks:
                 version, first, last = network_span(network)
                 spans[version].append((first, last, index))
-        self._exact = {value: tuple(found) for value, found in exact.items()}
-        self._domains = {value: tuple(found) for value, found in domains.items()}
+        self._exact = exact
+        self._domains = domains
         self._v4 = _Ranges(spans[4])
         self._v6 = _Ranges(spans[6])
         self._policies = tuple(wl.policy for wl in self.lists)

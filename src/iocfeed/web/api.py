@@ -307,7 +307,7 @@ def _upsert(built: Services, principal: Principal, items: list[object]) -> Impor
         built.indicators,
         built.clock,
         writer=writer,
-        matcher=built.warninglists.matcher(),
+        screen=built.warninglists.screen(),
     )
     built.audit.record(
         key_id=principal.key.key_id,

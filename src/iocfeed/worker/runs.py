@@ -31,7 +31,7 @@ from iocfeed.indicators.merge import Writer
 from iocfeed.indicators.model import IndicatorInput, IocType, Notice, RawIndicator, Rejected
 from iocfeed.indicators.normalize import RecordDefaults
 from iocfeed.ingest import ImportSummary, Parallelism, ingest, ingest_lines
-from iocfeed.lifecycle.warninglists import Matcher
+from iocfeed.lifecycle.warninglist_screen import Screen
 from iocfeed.sources.kinds import READERS, line_reader, of_types
 from iocfeed.sources.misp import changed_events, read_event
 from iocfeed.sources.model import (
@@ -80,8 +80,8 @@ class SourceRunner:
     warninglists: Warninglists | None = None
     """The false-positive lists every value is screened against (``None``: none)."""
 
-    def _matcher(self) -> Matcher | None:
-        return self.warninglists.matcher() if self.warninglists is not None else None
+    def _screen(self) -> Screen | None:
+        return self.warninglists.screen() if self.warninglists is not None else None
 
     @property
     def lease(self) -> timedelta:
@@ -265,7 +265,7 @@ class SourceRunner:
                 self.clock,
                 defaults=_defaults(source),
                 parallel=self.parallel,
-                matcher=self._matcher(),
+                screen=self._screen(),
             )
 
     def _ingest(
@@ -278,7 +278,7 @@ class SourceRunner:
             store,
             self.clock,
             defaults=_defaults(source),
-            matcher=self._matcher(),
+            screen=self._screen(),
         )
 
     def _revoke_dropped(self, source: Source, run_id: int) -> int:
