@@ -129,21 +129,25 @@ def misp_entries(name: str) -> Entries:
     """The entries of one MISP list, in canonical form (see the module docstring)."""
     document = orjson.loads(_path(name).read_bytes())
     kind = document.get("type")
-    values: set[str] = set()
-    domains: set[str] = set()
-    networks: list[str] = []
-    for raw in document.get("list", []):
-        entry = str(raw).strip()
-        if not entry:
-            continue
-        if kind == "cidr":
+    raw = [str(entry).strip() for entry in document.get("list", [])]
+    if kind == "cidr":
+        networks: list[str] = []
+        for entry in raw:
             with contextlib.suppress(ValueError):  # a malformed entry is skipped
                 network_span(entry)
                 networks.append(entry)
-        elif kind == "hostname":
-            domains.add(entry.lstrip("*.").rstrip(".").lower())
-        elif entry.startswith("."):
-            domains.add(entry[1:].rstrip(".").lower())
-        else:
-            values.add(entry.lower())
-    return Entries(frozenset(values), frozenset(domains), tuple(networks))
+        return Entries(networks=tuple(networks))
+    # Comprehensions over a million names: the common case costs one lower() per name.
+    if kind == "hostname":
+        domains = {
+            entry.lower() for entry in raw if entry and entry[0] not in "*." and entry[-1] != "."
+        }
+        domains |= {
+            entry.lstrip("*.").rstrip(".").lower()
+            for entry in raw
+            if entry and (entry[0] in "*." or entry[-1] == ".")
+        }
+        return Entries(domains=frozenset(domains))
+    values = frozenset(entry.lower() for entry in raw if entry and entry[0] != ".")
+    suffixes = frozenset(entry[1:].rstrip(".").lower() for entry in raw if entry[:1] == ".")
+    return Entries(values=values, domains=suffixes)

@@ -179,9 +179,11 @@ class Matcher:
                 (exact, warning_list.entries.values),
                 (domains, warning_list.entries.domains),
             ):
-                for key in keys:
-                    known = table.get(key)
-                    table[key] = alone if known is None else (*known, index)
+                # New keys in one C-level update; only keys already on a list loop here.
+                shared = keys & table.keys()
+                table.update(dict.fromkeys(keys - shared if shared else keys, alone))
+                for key in shared:
+                    table[key] = (*table[key], index)
             for network in warning_list.entries.networks:
                 version, first, last = network_span(network)
                 spans[version].append((first, last, index))
