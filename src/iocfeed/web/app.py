@@ -36,14 +36,18 @@ Errors share one JSON shape: `{"status", "error", "message", "parameter"?, "deta
 
 
 async def _sweep_expired(built: Services) -> None:
-    """Revoke indicators past ``valid_until`` periodically (SPEC §1): only with
-    ``sweep_in_server``, for a deployment without ``iocfeed worker``, which sweeps."""
+    """Revoke indicators past ``valid_until`` periodically (SPEC §1), and run warninglist
+    re-checks: only with ``sweep_in_server``, for a deployment without ``iocfeed worker``,
+    which does both."""
     interval = built.settings.expiry_sweep_seconds
     while True:
         try:
             expired = await asyncio.to_thread(built.indicators.expire_due, built.clock.now())
             if expired:
                 log.info("revoked %d expired indicators", expired)
+            published = await asyncio.to_thread(built.warninglists.recheck_due)
+            if published:
+                log.info("warninglist re-check published %d versions", published)
         except Exception:  # the sweep must outlive a database hiccup
             log.exception("expiry sweep failed")
         await asyncio.sleep(interval)
