@@ -45,8 +45,8 @@ def test_list_check_set_and_save(iocfeed: Iocfeed) -> None:
 
     checked = iocfeed("warninglists", "check", "8.8.8.8")
     assert checked.output.splitlines()[:2] == ["ipv4 8.8.8.8: block", "  blocked by public-dns-v4"]
-    assert iocfeed("warninglists", "check", "hxxp://google[.]com/x").output.startswith(
-        "url http://google.com/x: flag"
+    assert iocfeed("warninglists", "check", "google[.]com").output.startswith(
+        "domain google.com: flag"
     )
     assert iocfeed("warninglists", "check", "payload-host.xyz").output.endswith(
         "on no enabled list\n"

@@ -72,7 +72,6 @@ def test_blocked_by_default(
         (IocType.DOMAIN, "google.com", "google"),
         (IocType.DOMAIN, "google.com", "tranco10k"),
         (IocType.DOMAIN, "login.wikipedia.org", "tranco10k"),  # under a listed domain
-        (IocType.URL, "https://www.google.com/search?q=x", "google"),
         (IocType.IPV4, "13.32.0.1", "amazon-aws"),
     ],
 )
@@ -99,6 +98,13 @@ def test_a_cidr_list_matches_inside_and_not_next_door(
     ioc_type = IocType.IPV6 if ":" in inside else IocType.IPV4
     assert name in matcher.check(ioc_type, inside).matched
     assert name not in matcher.check(ioc_type, next_one).matched
+
+
+def test_urls_match_block_and_allow_lists_by_host_but_not_flag_lists(matcher: Matcher) -> None:
+    assert matcher.check(IocType.URL, "http://10.1.2.3/admin").blocked_by == "rfc1918"
+    assert matcher.check(IocType.URL, "http://192.0.2.7/x").allowed_by == ("documentation",)
+    for url in ("https://www.google.com/search?q=x", "http://13.32.0.1/payload.bin"):
+        assert not matcher.check(IocType.URL, url).matched, url
 
 
 def test_unlisted_values_match_nothing(matcher: Matcher) -> None:

@@ -18,8 +18,10 @@ public resolver list alone has some 60,000 entries). A sorted array and ``bisect
 compiled dependency and answer in one C-level binary search; a radix tree (``pytricia``)
 would be as fast but a C extension with its own per-family trees to keep.
 
-A URL is checked by its value and by its host; a network indicator (``10.0.0.0/8``) by both
-of its ends.
+A URL is checked by its value, and by its host against the block and allow lists only: a
+URL names one resource, so a popular site or a cloud address as its host does not make it
+a false positive (malware is served from both), while a private or reserved host does. A
+network indicator (``10.0.0.0/8``) is checked by both of its ends.
 """
 
 from __future__ import annotations
@@ -192,6 +194,9 @@ class Matcher:
         self._v4 = _Ranges(spans[4])
         self._v6 = _Ranges(spans[6])
         self._policies = tuple(wl.policy for wl in self.lists)
+        self._host_lists = frozenset(
+            index for index, wl in enumerate(self.lists) if wl.policy is not Policy.FLAG
+        )
         self._names = tuple(wl.name for wl in self.lists)
         self._tags = tuple(wl.tag for wl in self.lists)
 
@@ -228,13 +233,16 @@ class Matcher:
         elif ioc_type is IocType.URL:
             host = _url_host(value)
             if host:
+                by_host: list[int] = []
                 hit = self._exact.get(host)
                 if hit:
-                    found.extend(hit)
+                    by_host.extend(hit)
                 if ":" in host or host[-1:].isdigit():
-                    self._address(host, found)
+                    self._address(host, by_host)
                 else:
-                    self._domain(host, found)
+                    self._domain(host, by_host)
+                host_lists = self._host_lists
+                found.extend(index for index in by_host if index in host_lists)
         if len(found) > 1:
             return sorted(set(found))
         return found
