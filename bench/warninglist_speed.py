@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--backends", default="sqlite")
     parser.add_argument("--checks", type=int, default=200_000)
+    parser.add_argument("--checks-only", action="store_true", help="skip the imports")
     args = parser.parse_args(argv)
     console = Console()
 
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     console.print(checks)
     console.print(f"matcher build with every list: {built_in:.1f} s (once per process)")
+    if args.checks_only:
+        return
 
     imports = Table(
         title=f"iocfeed import of {args.count:,} indicators (JSON Lines), {args.repeats} runs",

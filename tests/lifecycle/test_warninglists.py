@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from iocfeed.indicators.model import IocType
@@ -17,6 +19,7 @@ from iocfeed.lifecycle.warninglists import (
     Origin,
     Policy,
     WarningList,
+    _url_host,
     classify_entry,
     entries_from,
     network_span,
@@ -193,3 +196,18 @@ def test_every_default_names_a_shipped_list() -> None:
 
 def test_entries_count() -> None:
     assert len(Entries(frozenset({"a"}), frozenset({"b.c"}), ("1.2.3.4",))) == 3
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://10.1.2.3/admin", "10.1.2.3"),
+        ("https://user:pw@evil.example:8443/a?b#c", "evil.example"),
+        ("http://[2001:db8::1]:8080/x", "2001:db8::1"),
+        ("http://evil.example?x=/y", "evil.example"),
+        ("file://101.99.94.234@8789/DavWWWRoot/file.bat", "8789"),
+        ("http://evil.example", "evil.example"),
+    ],
+)
+def test_url_host(url: str, host: str) -> None:
+    assert _url_host(url) == host == (urlsplit(url).hostname or "")

@@ -280,10 +280,24 @@ class Matcher:
 
 
 def _url_host(url: str) -> str:
-    try:
-        return urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
+    """The host of a canonical URL (lower case, IDNA), without brackets, port or user:
+    string slicing, several times faster than ``urlsplit`` on the hot path."""
+    scheme_end = url.find("://")
+    if scheme_end < 0:
+        try:
+            return urlsplit(url).hostname or ""
+        except ValueError:
+            return ""
+    start = scheme_end + 3
+    end = len(url)
+    for mark in "/?#":
+        found = url.find(mark, start, end)
+        if found >= 0:
+            end = found
+    authority = url[start:end].rpartition("@")[2]
+    if authority.startswith("["):
+        return authority[1 : authority.find("]")] if "]" in authority else ""
+    return authority.partition(":")[0]
 
 
 def classify_entry(text: str) -> tuple[str, str] | None:
