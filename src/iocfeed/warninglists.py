@@ -263,6 +263,10 @@ class Warninglists:
 
     def _recheck(self, name: str) -> int:
         matcher = self.refresh()
+        if not any(
+            wl.name == name and wl.policy in (Policy.BLOCK, Policy.FLAG) for wl in matcher.lists
+        ):
+            return 0  # off or allow: nothing is revoked or tagged
         tag = matcher.tag(name)
 
         def change(indicator: Indicator, now: datetime) -> Indicator | None:

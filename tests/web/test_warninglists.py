@@ -199,3 +199,16 @@ def test_a_policy_change_republishes_stored_indicators(
     # A second pass has nothing left to do.
     Worker(site.services).run_once()
     assert site.services.warninglists.recheck_due() == 0
+
+
+def test_turning_a_list_off_publishes_nothing(site: Site) -> None:
+    site.load([ioc(IocType.DOMAIN, "google.com", tags=("warninglist:google",))])
+    changed = site.client.put(
+        "/api/v1/warninglists/google/policy", json={"policy": "off"}, headers=site.headers("admin")
+    )
+    assert changed.json() == {**changed.json(), "policy": "off", "default_policy": "flag"}
+    assert site.services.warninglists.store.due_rechecks() != []
+    assert site.services.warninglists.recheck_due() == 0
+    assert site.services.warninglists.store.due_rechecks() == []
+    checked = site.get("/api/v1/warninglists/check", params={"value": "google.com"}).json()
+    assert "google" not in checked["matched"]
