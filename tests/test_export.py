@@ -140,6 +140,7 @@ def test_parameters_for_the_audit_trail() -> None:
         "tag": "c2",
         "min_confidence": "medium",
         "max_tlp": "amber+strict",
+        "include_flagged": False,
     }
 
 

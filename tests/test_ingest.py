@@ -15,6 +15,8 @@ from iocfeed.formats.reader import read_records
 from iocfeed.indicators.model import Confidence, IocType, Rejected
 from iocfeed.indicators.normalize import RecordDefaults
 from iocfeed.ingest import KEPT_REJECTIONS, ImportSummary, Parallelism, ingest, ingest_stream
+from iocfeed.lifecycle.warninglist_screen import Screen
+from iocfeed.lifecycle.warninglists import Policy, entries_from
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.schema import indicator_versions, write_clock
@@ -251,3 +253,32 @@ def test_bulk_load_refreshes_statistics_at_each_doubling(
     lines = "\n".join(f"198.51.{n // 250}.{n % 250}" for n in range(100))
     ingest(read_records(io.StringIO(lines), Format.TEXT), store, FixedClock(T0), batch_size=10)
     assert refreshed == [10, 20, 40, 80]
+
+
+def test_worker_processes_screen_with_the_lists_they_are_sent(sqlite_engine: Engine) -> None:
+    screen = Screen(
+        (
+            ("empty-hashes", Policy.BLOCK, None),
+            ("ours", Policy.FLAG, entries_from(["flagged.example"])),
+        )
+    )
+    lines = [
+        "d41d8cd98f00b204e9800998ecf8427e\n",
+        "kept.example\n",
+        "flagged.example\n",
+    ] * 5
+    summary = ingest_stream(
+        io.StringIO("".join(lines)),
+        Format.TEXT,
+        IndicatorStore(sqlite_engine, new_stix_id),
+        FixedClock(T0),
+        parallel=Parallelism(workers=1, min_lines=0, chunk_lines=4, window=2),
+        screen=screen,
+    )
+    assert (summary.added, summary.rejected) == (2, 5)
+    assert [r.line for r in summary.rejections] == [1, 4, 7, 10, 13]
+    assert summary.rejections[0].reason == (
+        "d41d8cd98f00b204e9800998ecf8427e is on the warninglist empty-hashes (policy block)"
+    )
+    flagged = IndicatorSearch(sqlite_engine).current(IocType.DOMAIN, "flagged.example")
+    assert flagged is not None and flagged.tags == ("warninglist:ours",)

@@ -28,6 +28,7 @@ class Scope:
     SOURCES = "admin:sources"
     WEBHOOKS = "write:webhooks"
     STREAM = "read:stream"
+    WARNINGLISTS = "admin:warninglists"
 
     ALL: tuple[str, ...] = (
         READ_IOCS,
@@ -38,6 +39,7 @@ class Scope:
         SOURCES,
         WEBHOOKS,
         STREAM,
+        WARNINGLISTS,
     )
 
 

@@ -93,6 +93,9 @@ class ExportRequest:
     max_tlp: Tlp | None = None
     """Only indicators whose own TLP is at most this (below the plan's highest TLP)."""
 
+    include_flagged: bool = False
+    """Also export indicators a warninglist flagged (left out by default)."""
+
     def query(self, *, plan_max_tlp: Tlp, lookback_start: datetime | None) -> IndicatorQuery:
         """The store query for a caller who may see up to ``plan_max_tlp`` back to
         ``lookback_start`` (SPEC §4): ``since`` clamped, the lower TLP ceiling wins."""
@@ -106,6 +109,7 @@ class ExportRequest:
             if self.min_confidence
             else frozenset(),
             max_tlp=ceiling,
+            include_flagged=self.include_flagged,
         )
 
     def parameters(self) -> dict[str, Any]:
@@ -124,6 +128,7 @@ class ExportRequest:
             "tag": self.tag,
             "min_confidence": self.min_confidence.value if self.min_confidence else None,
             "max_tlp": self.max_tlp.value if self.max_tlp else None,
+            "include_flagged": self.include_flagged,
         }
 
 
@@ -257,6 +262,7 @@ def parse_export_request(
     tag: str | None = None,
     min_confidence: str | Confidence | None = None,
     max_tlp: str | Tlp | None = None,
+    include_flagged: bool | str | None = None,
     max_limit: int = MAX_LIMIT,
     default_limit: int = DEFAULT_LIMIT,
 ) -> ExportRequest:
@@ -283,6 +289,7 @@ def parse_export_request(
         tag=parse_tag(tag),
         min_confidence=parse_min_confidence(min_confidence),
         max_tlp=parse_tlp(max_tlp, "max_tlp"),
+        include_flagged=parse_boolean(include_flagged, "include_flagged", default=False),
     )
 
 
@@ -347,6 +354,7 @@ def fingerprint(
         options.tlp,
         options.tlp_version,
         options.include_observables,
+        request.include_flagged,
         producer.identity_id,
         producer.name,
         producer.identity_class,

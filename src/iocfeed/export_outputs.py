@@ -4,9 +4,9 @@
 Theory of operation
 -------------------
 The request is parsed by ``iocfeed.export.parse_export_request`` (the STIX export's rules
-for ``type``, ``since``, ``source``, ``tag``, ``min_confidence``, ``max_tlp``, ``tlp``
-and ``limit``) with the format's cap: a list is a whole list, so ``limit`` defaults to the
-smaller of the format's cap and the plan's ``max_list_entries``. Format options (txt
+for ``type``, ``since``, ``source``, ``tag``, ``min_confidence``, ``max_tlp``,
+``include_flagged``, ``tlp`` and ``limit``) with the format's cap: a list is a whole
+list, so ``limit`` defaults to the smaller of the format's cap and the plan's ``max_list_entries``. Format options (txt
 ``flavor``, csv ``lookup``, rpz ``zone``, misp ``group``, ``comments``) are parsed here.
 
 :func:`run_output` pins a snapshot (the store's newest ``date_added``), then reads a
@@ -127,6 +127,7 @@ def parse_output_request(
     tag: str | None = None,
     min_confidence: str | None = None,
     max_tlp: str | None = None,
+    include_flagged: bool | str | None = None,
     tlp: str | None = None,
 ) -> OutputRequest:
     """The download the parameters ask for; InvalidQuery or LimitExceeded naming the first
@@ -141,6 +142,7 @@ def parse_output_request(
             tag=tag,
             min_confidence=min_confidence,
             max_tlp=max_tlp,
+            include_flagged=include_flagged,
             tlp=tlp,
             max_limit=cap,
             default_limit=cap,

@@ -7,6 +7,13 @@ what a reader says once about a file (the CSV columns it ignores) arrives as a `
 the summary keeps both. Records stream through in fixed-size batches, so a file of any length
 imports in bounded memory.
 
+Every path that loads indicators (``iocfeed import``, the REST bulk upsert, TAXII POST,
+source runs) hands ``validate`` the warninglists ``Screen``: each normalised value is
+checked in the same pass against its matcher, in memory (a worker process builds its own
+from the screen, once); a value on a block list is rejected with the list's
+name, one on a flag list gains the list's tag (``warninglist:<name>``), which the store
+keeps as the version's ``flagged`` mark.
+
 A load made with an API key passes the key as ``writer``: a record whose indicator is stored
 above the key's highest TLP changes nothing and is counted as the writer's shadow of the
 value answers, as if the value had been new to it, so the summary never tells the writer
@@ -48,7 +55,7 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from itertools import chain, islice
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, overload
@@ -63,6 +70,8 @@ from iocfeed.formats.text import read_text
 from iocfeed.indicators.merge import Outcome, Writer
 from iocfeed.indicators.model import IndicatorInput, Notice, RawIndicator, Rejected
 from iocfeed.indicators.normalize import RecordDefaults, normalize_record
+from iocfeed.lifecycle.warninglist_screen import Screen
+from iocfeed.lifecycle.warninglists import NO_MATCH
 from iocfeed.lifeline import watch_owner
 
 if TYPE_CHECKING:  # the store is only handed in; workers need not import SQLAlchemy
@@ -159,24 +168,52 @@ class Parallelism:
 
 @overload
 def validate(
-    records: Iterable[RawIndicator | Rejected], defaults: RecordDefaults
+    records: Iterable[RawIndicator | Rejected],
+    defaults: RecordDefaults,
+    screen: Screen | None = None,
 ) -> Iterator[IndicatorInput | Rejected]: ...
 @overload
 def validate(
-    records: Iterable[RawIndicator | Rejected | Notice], defaults: RecordDefaults
+    records: Iterable[RawIndicator | Rejected | Notice],
+    defaults: RecordDefaults,
+    screen: Screen | None = None,
 ) -> Iterator[IndicatorInput | Rejected | Notice]: ...
 def validate(
-    records: Iterable[RawIndicator | Rejected | Notice], defaults: RecordDefaults
+    records: Iterable[RawIndicator | Rejected | Notice],
+    defaults: RecordDefaults,
+    screen: Screen | None = None,
 ) -> Iterator[IndicatorInput | Rejected | Notice]:
-    """Each record normalised into an input, or a rejection carrying its line and reason."""
+    """Each record normalised into an input, or a rejection carrying its line and reason;
+    with a ``screen``, checked against the warninglists (see the module docstring)."""
+    matcher = screen.matcher() if screen is not None else None
     for record in records:
         if isinstance(record, Rejected | Notice):
             yield record
             continue
         try:
-            yield normalize_record(record, defaults)
+            item = normalize_record(record, defaults)
         except InvalidIndicator as error:
             yield Rejected(record.line, error.message, record.value)
+            continue
+        if matcher is None:
+            yield item
+            continue
+        verdict = matcher.check(item.type, item.value)
+        if verdict is NO_MATCH or not (verdict.blocked_by or verdict.flagged_by):
+            yield item
+        elif verdict.blocked_by is not None:
+            yield Rejected(
+                record.line,
+                f"{item.value} is on the warninglist {verdict.blocked_by} (policy block)",
+                record.value,
+            )
+        else:
+            tags = item.tags + tuple(
+                tag
+                for tag in (matcher.tag(name) for name in verdict.flagged_by)
+                if tag not in item.tags
+            )
+            yield replace(item, tags=tags)
 
 
 def ingest(
@@ -189,13 +226,15 @@ def ingest(
     on_progress: Callable[[ImportSummary], None] | None = None,
     on_rejected: Callable[[Rejected], None] | None = None,
     writer: Writer | None = None,
+    screen: Screen | None = None,
 ) -> ImportSummary:
     """Validate and store every record; one transaction per batch.
 
     ``writer`` is the key that loads (see the module docstring); ``None`` for operators.
+    ``screen``: the warninglists every value is checked against.
     """
     loader = _Loader(store, clock, batch_size, on_progress, on_rejected, writer=writer)
-    loader.load(validate(records, defaults or RecordDefaults()))
+    loader.load(validate(records, defaults or RecordDefaults(), screen))
     return loader.finish()
 
 
@@ -210,6 +249,7 @@ def ingest_stream(
     on_progress: Callable[[ImportSummary], None] | None = None,
     on_rejected: Callable[[Rejected], None] | None = None,
     parallel: Parallelism | None = None,
+    screen: Screen | None = None,
 ) -> ImportSummary:
     """Read ``lines`` (an open text stream) in format ``fmt``, then validate and store it.
 
@@ -230,6 +270,7 @@ def ingest_stream(
         batch_size=batch_size,
         on_progress=on_progress,
         on_rejected=on_rejected,
+        screen=screen,
         # Formats that cannot be cut (a JSON document, a STIX bundle) are read here.
         parallel=(parallel or Parallelism()) if fmt in _CHUNK_READERS else Parallelism(workers=0),
     )
@@ -246,6 +287,7 @@ def ingest_lines(
     on_progress: Callable[[ImportSummary], None] | None = None,
     on_rejected: Callable[[Rejected], None] | None = None,
     parallel: Parallelism | None = None,
+    screen: Screen | None = None,
 ) -> ImportSummary:
     """Like ``ingest_stream`` for a reader of one's own: ``read(lines, first_line)`` must
     read any run of consecutive lines on its own (numbering them from ``first_line``), and
@@ -263,6 +305,7 @@ def ingest_lines(
         on_progress=on_progress,
         on_rejected=on_rejected,
         parallel=parallel or Parallelism(),
+        screen=screen,
     )
 
 
@@ -278,6 +321,7 @@ def _ingest_in_chunks(
     on_progress: Callable[[ImportSummary], None] | None,
     on_rejected: Callable[[Rejected], None] | None,
     parallel: Parallelism,
+    screen: Screen | None,
 ) -> ImportSummary:
     """Small inputs read in this process with ``read_all``; large ones cut by ``chunks``
     into pieces of ``parallel.chunk_lines`` that worker processes read and validate."""
@@ -293,20 +337,24 @@ def _ingest_in_chunks(
             batch_size=batch_size,
             on_progress=on_progress,
             on_rejected=on_rejected,
+            screen=screen,
         )
     loader = _Loader(store, clock, batch_size, on_progress, on_rejected)
-    _load_in_parallel(chunks(rest, parallel.chunk_lines), loader, parallel)
+    _load_in_parallel(chunks(rest, parallel.chunk_lines), loader, parallel, screen)
     return loader.finish()
 
 
-def _load_in_parallel(chunks: Iterable[_Chunk], loader: _Loader, parallel: Parallelism) -> None:
-    """Each chunk read and validated by a worker; the results loaded in the chunks' order."""
+def _load_in_parallel(
+    chunks: Iterable[_Chunk], loader: _Loader, parallel: Parallelism, screen: Screen | None
+) -> None:
+    """Each chunk read and validated by a worker; the results loaded in the chunks' order.
+    The screen is sent to each worker once, when it starts."""
     context = multiprocessing.get_context(_START_METHOD)
     with ProcessPoolExecutor(
         parallel.workers,
         mp_context=context,
         initializer=_start_worker,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), screen),
     ) as pool:
         in_flight: deque[Future[list[_Validated]]] = deque()
         try:
@@ -429,10 +477,16 @@ def _chunks(
         first_line += len(piece)
 
 
-def _start_worker(owner: int) -> None:
+# The warninglists of the load a worker serves, sent once when the worker starts.
+_worker_screen: Screen | None = None
+
+
+def _start_worker(owner: int, screen: Screen | None = None) -> None:
     """Ctrl-C reaches the whole process group: leave it to the importing process, which stops
     the pool. A ``kill -9`` of that process reaches no worker: each exits when it sees it gone.
     """
+    global _worker_screen  # noqa: PLW0603 (one per worker process, set before any chunk)
+    _worker_screen = screen
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     watch_owner(owner)
 
@@ -441,7 +495,9 @@ def _validate_chunk(chunk: _Chunk) -> list[_Validated]:
     """Run in a worker: one chunk read and validated, inputs flattened to tuples."""
     return [
         item if isinstance(item, Rejected | Notice) else _input_fields(item)
-        for item in validate(chunk.read(chunk.items, chunk.first_line), chunk.defaults)
+        for item in validate(
+            chunk.read(chunk.items, chunk.first_line), chunk.defaults, _worker_screen
+        )
     ]
 
 

@@ -39,7 +39,9 @@ from iocfeed.store.sources import SourceStore
 from iocfeed.store.stats import StoreStats
 from iocfeed.store.statuses import StatusStore
 from iocfeed.store.usage import UsageStore
+from iocfeed.store.warninglists import WarninglistStore
 from iocfeed.store.webhooks import WebhookStore
+from iocfeed.warninglists import Warninglists
 
 STORED_SECRET = "secret_key"  # noqa: S105 (a row name, not a secret)
 """The name of the stored server secret, used when the ``secret_key`` setting is unset."""
@@ -104,6 +106,7 @@ class Services:
     meter: UsageMeter
     usage: Usage
     health: Health
+    warninglists: Warninglists
 
     def close(self) -> None:
         self.meter.close()
@@ -151,11 +154,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     sink: UsageSink = redis_sink or database_sink
     meter = UsageMeter(sink, settings.usage_flush_seconds)
     search = IndicatorSearch(engine, reads)
+    indicators = IndicatorStore(engine, new_stix_id)
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
-        indicators=IndicatorStore(engine, new_stix_id),
+        indicators=indicators,
         search=search,
         reads=reads,
         keys=keys,
@@ -179,4 +183,5 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         meter=meter,
         usage=Usage(usage_store, meter, redis_sink),
         health=Health(StoreStats(engine), search, limiter, redis),
+        warninglists=Warninglists(WarninglistStore(engine), indicators, audit, clock),
     )

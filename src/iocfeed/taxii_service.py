@@ -209,6 +209,7 @@ class TaxiiService:
         failures: list[StatusDetails] = []
         accepted: list[tuple[Mapping[str, Any], IndicatorInput]] = []
         defaults = RecordDefaults(source=SOURCE)
+        screen = self.services.warninglists.screen()
         for number, obj in enumerate(objects, start=1):
             problem = _shape_problem(obj)
             if problem is not None:
@@ -218,7 +219,7 @@ class TaxiiService:
             if record is None:
                 failures.append(_details(obj, _not_stored(obj)))
                 continue
-            checked = next(validate([record], defaults))
+            checked = next(validate([record], defaults, screen))
             if isinstance(checked, Rejected):
                 failures.append(_details(obj, checked.reason))
                 continue

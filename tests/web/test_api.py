@@ -20,7 +20,7 @@ RFC3339_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 FIELDS = {
     "type", "value", "stix_id", "confidence", "tags", "techniques", "description", "source",
     "tlp", "effective_tlp", "first_seen", "last_seen", "valid_until", "revoked", "created",
-    "modified",
+    "modified", "warninglists",
 }  # fmt: skip
 
 DAY = timedelta(days=1)
@@ -391,6 +391,7 @@ def test_me_shows_plan_scopes_lookback_and_remaining_rate(site: Site) -> None:
     assert admin["scopes"] == [
         "admin:keys",
         "admin:sources",
+        "admin:warninglists",
         "read:iocs",
         "read:stix",
         "read:taxii",

@@ -32,6 +32,7 @@ FIRST_PLAN_WITH = {
     "admin:sources": "Admin",
     "write:webhooks": "Pro",
     "read:stream": "Pro",
+    "admin:warninglists": "Admin",
 }
 
 # Path parameters filled with well-formed values of things that do not exist.

@@ -134,6 +134,13 @@ def export(
             help="Add SCOs in observed-data linked by based-on (Splunk ES before 8.2).",
         ),
     ] = False,
+    include_flagged: Annotated[
+        bool,
+        typer.Option(
+            "--include-flagged",
+            help="Also export indicators a warninglist flagged (left out by default).",
+        ),
+    ] = False,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="File to write; - for stdout.")
     ] = Path("-"),
@@ -155,6 +162,7 @@ def export(
                     "tag": tag,
                     "min_confidence": min_confidence,
                     "max_tlp": max_tlp,
+                    "include_flagged": include_flagged,
                     "tlp": tlp,
                     "flavor": flavor,
                     "lookup": lookup,
@@ -183,6 +191,7 @@ def export(
                 tag=tag,
                 min_confidence=min_confidence,
                 max_tlp=max_tlp,
+                include_flagged=include_flagged,
                 max_limit=built.settings.max_page_size,
             )
         except (InvalidQuery, LimitExceeded) as error:

@@ -123,6 +123,7 @@ def import_files(
                         built.clock,
                         defaults=defaults,
                         on_rejected=report,
+                        screen=built.warninglists.screen(),
                     )
             print_summary(summary, f"{path} ({fmt.value})")
             problem = _nothing_imported(summary)

@@ -19,6 +19,7 @@ from iocfeed.cli import (
     serve,
     sources,
     users,
+    warninglists,
     worker,
 )
 
@@ -34,6 +35,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(sources.app, name="sources")
 app.add_typer(users.app, name="users")
 app.add_typer(pushers.app, name="pushers")
+app.add_typer(warninglists.app, name="warninglists")
 app.registered_commands += imports.app.registered_commands
 app.registered_commands += export.app.registered_commands
 app.registered_commands += demo.app.registered_commands

@@ -173,7 +173,13 @@ def run(
     built = services(ctx)
     with _exit_on_error():
         source = built.sources.get(name)
-    runner = SourceRunner(built.settings, built.clock, built.indicators, built.sources)
+    runner = SourceRunner(
+        built.settings,
+        built.clock,
+        built.indicators,
+        built.sources,
+        warninglists=built.warninglists,
+    )
     result = runner.run(source)
     if result is None:
         raise fail(f"source {name} is being run by another process")

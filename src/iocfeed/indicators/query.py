@@ -74,6 +74,10 @@ class IndicatorQuery:
     status: Status | None = None
     max_tlp: Tlp = Tlp.RED
     submitted_only: bool = False
+    include_flagged: bool = False
+    """Also serve versions flagged by a warninglist (tagged ``warninglist:<name>``), which
+    every read surface leaves out unless the consumer asks ``include_flagged=true``. Revoked
+    versions are served either way, so that consumers drop what they hold."""
     versions: VersionMatch = field(default=LATEST)
     as_of: datetime | None = None
     """See the store as it was at this ``date_added``: later versions are invisible and a

@@ -245,6 +245,45 @@ class IndicatorStore:
             _save_clock(connection, clock)
             return current_versions(connection, [(ioc_type, value)])[(ioc_type, value)][0]
 
+    def current_after(self, after_seq: int, limit: int) -> list[Indicator]:
+        """Live current versions in row order after row ``after_seq``: a sweep's walk."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(versions)
+                .where(
+                    versions.c.seq > after_seq,
+                    versions.c.superseded_at.is_(None),
+                    versions.c.revoked.is_(False),
+                )
+                .order_by(versions.c.seq)
+                .limit(limit)
+            )
+            return [row_to_indicator(row) for row in rows]
+
+    def republish(
+        self,
+        keys: Iterable[tuple[IocType, str]],
+        now: datetime,
+        change: Callable[[Indicator, datetime], Indicator | None],
+    ) -> int:
+        """Publish ``change(current, now)`` as a new version of each live indicator of
+        ``keys`` (``None``: leave it); re-read under the write lock, so a concurrent change
+        is never overwritten. The number of new versions."""
+        changed = 0
+        with self.engine.begin() as connection:
+            clock = lock_write_clock(connection, now)
+            writes = _BatchWrites()
+            for indicator, seq in current_versions(connection, keys).values():
+                if indicator.revoked:
+                    continue
+                new = change(indicator, now)
+                if new is not None:
+                    writes.add(_Current.stored(indicator, seq), Merge(Outcome.UPDATED, new), clock)
+                    changed += 1
+            writes.flush(connection)
+            _save_clock(connection, clock)
+        return changed
+
     def expire_due(self, now: datetime, batch_size: int = 5000) -> int:
         """Revoke every live indicator whose ``valid_until`` has passed (SPEC §1).
 

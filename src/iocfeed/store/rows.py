@@ -9,9 +9,12 @@ from typing import Any
 import orjson
 
 from iocfeed.indicators.model import TLP_BY_CONFIDENCE, Confidence, Indicator, IocType, Tlp
+from iocfeed.lifecycle.warninglists import TAG_PREFIX
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH = EPOCH
+# A version carrying a tag with this prefix is stored ``flagged`` (a flag list's tag).
+FLAG_TAG_PREFIX = '"' + TAG_PREFIX
 
 
 def to_us(moment: datetime) -> int:
@@ -52,12 +55,14 @@ def indicator_to_row(indicator: Indicator) -> dict[str, Any]:
     valid_until = indicator.valid_until
     # A new version is its indicator's current one, so its access rank is its own TLP rank.
     rank = _TLP_RANK[tlp] if tlp is not None else _RANK_BY_CONFIDENCE[indicator.confidence]
+    tags = orjson.dumps(indicator.tags).decode()
     return {
         "stix_id": indicator.stix_id,
         "type": _TEXT[indicator.type],
         "value": indicator.value,
         "confidence": _TEXT[indicator.confidence],
-        "tags": orjson.dumps(indicator.tags).decode(),
+        "tags": tags,
+        "flagged": FLAG_TAG_PREFIX in tags,
         "techniques": (
             orjson.dumps(indicator.techniques).decode() if indicator.techniques else _NO_TECHNIQUES
         ),
@@ -107,6 +112,7 @@ def row_to_indicator(row: Sequence[Any]) -> Indicator:
         _superseded_at,
         _access_rank,
         _submitted,
+        _flagged,
     ) = row
     return Indicator(
         stix_id=stix_id,

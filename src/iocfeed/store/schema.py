@@ -73,6 +73,13 @@ indicator_versions = Table(
         comment="posted to the TAXII Submissions collection",
     ),
     Column(
+        "flagged",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        comment=("tagged warninglist:<name> by a flag list; kept out of exports unless asked"),
+    ),
+    Column(
         "stix_json",
         LargeBinary,
         nullable=True,
@@ -443,3 +450,22 @@ pusher_runs = Table(
     Column("error", Text, nullable=True),
 )
 Index("ix_pusher_runs_pusher_id_run_id", pusher_runs.c.pusher_id, pusher_runs.c.run_id)
+# False-positive lists (``iocfeed.lifecycle.warninglists``): one row per list whose policy
+# the operator set, and every operator list with its entries. A MISP list without a row has
+# its default policy. ``recheck_due`` asks the worker to re-check stored indicators.
+warninglists = Table(
+    "warninglists",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("origin", String(16), nullable=False, comment="misp or operator"),
+    Column("policy", String(8), nullable=False, comment="block, flag, allow or off"),
+    Column("description", Text, nullable=False),
+    Column(
+        "entries",
+        Text,
+        nullable=True,
+        comment="operator lists: JSON {values, domains, networks}; NULL for MISP lists",
+    ),
+    Column("updated", BigInteger, nullable=False),
+    Column("recheck_due", BigInteger, nullable=True, comment="when a re-check was asked"),
+)

@@ -95,6 +95,7 @@ def _stored_object(row: Sequence[Any]) -> StoredObject:
         _superseded_at,
         _access_rank,
         _submitted,
+        _flagged,
         stored,
     ) = row
     if stored is None:
@@ -194,6 +195,11 @@ def _filters(
     if query.max_tlp.rank < 4:
         # The higher of the version's own TLP and its indicator's current one (SPEC §4).
         where.append(v.access_rank <= query.max_tlp.rank)
+    if not query.include_flagged:
+        # Flagged versions are few: left out while walking the date_added index, they
+        # cost what they are, and the walk keeps its index (no index of its own needed).
+        # A revoked version is always served: it is what makes a SIEM drop the indicator.
+        where.append(or_(v.flagged.is_(False), v.revoked.is_(True)))
     if query.submitted_only:
         where.append(v.submitted.is_(True))
     if query.status is not None:

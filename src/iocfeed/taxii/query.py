@@ -39,6 +39,8 @@ MATCH_ID = "match[id]"
 MATCH_TYPE = "match[type]"
 MATCH_VERSION = "match[version]"
 MATCH_SPEC_VERSION = "match[spec_version]"
+INCLUDE_FLAGGED = "include_flagged"
+"""Not TAXII: also serve indicators a warninglist flagged (``true``; default ``false``)."""
 
 SPEC_VERSION = "2.1"
 """The only STIX specification version iocfeed stores (every object is STIX 2.1)."""
@@ -66,6 +68,8 @@ class Endpoint(enum.Enum):
 
 
 _PAGING = frozenset({ADDED_AFTER, LIMIT, NEXT})
+_FLAGS = frozenset({INCLUDE_FLAGGED})
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 # The endpoint each token names (a token is valid only where it was issued).
 TOKEN_ENDPOINTS: dict[Endpoint, cursor.Endpoint] = {
@@ -77,10 +81,10 @@ TOKEN_ENDPOINTS: dict[Endpoint, cursor.Endpoint] = {
 
 # The "URL Filtering Parameters" of each endpoint's table in §5.
 ENDPOINT_PARAMETERS: dict[Endpoint, frozenset[str]] = {
-    Endpoint.OBJECTS: _PAGING | {MATCH_ID, MATCH_TYPE, MATCH_VERSION, MATCH_SPEC_VERSION},
-    Endpoint.MANIFEST: _PAGING | {MATCH_ID, MATCH_TYPE, MATCH_VERSION, MATCH_SPEC_VERSION},
-    Endpoint.OBJECT: _PAGING | {MATCH_VERSION, MATCH_SPEC_VERSION},
-    Endpoint.VERSIONS: _PAGING | {MATCH_SPEC_VERSION},
+    Endpoint.OBJECTS: _PAGING | _FLAGS | {MATCH_ID, MATCH_TYPE, MATCH_VERSION, MATCH_SPEC_VERSION},
+    Endpoint.MANIFEST: _PAGING | _FLAGS | {MATCH_ID, MATCH_TYPE, MATCH_VERSION, MATCH_SPEC_VERSION},
+    Endpoint.OBJECT: _PAGING | _FLAGS | {MATCH_VERSION, MATCH_SPEC_VERSION},
+    Endpoint.VERSIONS: _PAGING | _FLAGS | {MATCH_SPEC_VERSION},
 }
 
 ALL_VERSIONS = VersionMatch(keywords=frozenset({VersionSelector.ALL}))
@@ -211,8 +215,17 @@ def parse_request(
     if (spec_versions := _list(present, MATCH_SPEC_VERSION)) is not None:
         nothing |= SPEC_VERSION not in _spec_versions(spec_versions)
 
+    include_flagged = False
+    if (flag := _single(present, INCLUDE_FLAGGED)) is not None:
+        if flag.strip().lower() not in _BOOLEANS:
+            raise InvalidQuery(
+                f"{INCLUDE_FLAGGED} must be true or false, got {flag!r}", parameter=INCLUDE_FLAGGED
+            )
+        include_flagged = _BOOLEANS[flag.strip().lower()]
+
     nothing |= not types
     query = IndicatorQuery(
+        include_flagged=include_flagged,
         types=frozenset() if types == ALL_TYPES or nothing else types,
         stix_ids=stix_ids,
         added_after=added_after,

@@ -145,6 +145,13 @@ def search(
             "`valid_until`; `revoked`: withdrawn before expiry. Default: all of them.",
         ),
     ] = None,
+    include_flagged: Annotated[
+        bool,
+        Query(
+            description="Also list indicators a warninglist with policy `flag` matched "
+            "(tagged `warninglist:<name>`); left out by default, as in exports and TAXII.",
+        ),
+    ] = False,
     limit: Annotated[
         int | None,
         Query(
@@ -178,6 +185,7 @@ def search(
         max_tlp=principal.plan.max_tlp,
         lookback_start=principal.lookback_start(now),
     )
+    query = replace(query, include_flagged=include_flagged)
     page_size = parse_limit(
         limit, default=params.DEFAULT_LIMIT, maximum=built.settings.max_page_size
     )
@@ -193,6 +201,7 @@ def search(
             "source": source,
             "q": q,
             "status": None if status is None else status.value,
+            "include_flagged": "true" if include_flagged else None,
         },
     )
     tokens = built.tokens.codec
@@ -206,7 +215,13 @@ def search(
         token = tokens.issue(page.next, as_of, scope)
         next_url = str(request.url.include_query_params(**{params.CURSOR: token}))
     headers = {EFFECTIVE_SINCE: timestamp(effective_since)} if effective_since else None
-    body = {"items": [indicator_body(item) for item in page.items], "next": next_url}
+    lists = built.warninglists.matcher()
+    body = {
+        "items": [
+            indicator_body(item, lists.check(item.type, item.value).matched) for item in page.items
+        ],
+        "next": next_url,
+    }
     served(request, len(page.items))
     return json_response(body, headers=headers)
 
@@ -251,7 +266,7 @@ def lookup(
     built = services(request)
     found = _visible(built, principal, type, value)
     served(request, 1)
-    return json_response(indicator_body(found))
+    return json_response(indicator_body(found, built.warninglists.names_for(found)))
 
 
 @router.delete(
@@ -284,7 +299,7 @@ def revoke(
         result_count=1,
         now=now,
     )
-    return json_response(indicator_body(revoked))
+    return json_response(indicator_body(revoked, built.warninglists.names_for(revoked)))
 
 
 # --- bulk upsert ----------------------------------------------------------------------------
@@ -294,7 +309,13 @@ def _upsert(built: Services, principal: Principal, items: list[object]) -> Impor
     """Validate and store ``items`` (numbered from 1), and audit who loaded how many."""
     records = [record_from_json(number, item) for number, item in enumerate(items, start=1)]
     writer = merge.Writer(principal.key.key_id, principal.plan.max_tlp)
-    summary = ingest(records, built.indicators, built.clock, writer=writer)
+    summary = ingest(
+        records,
+        built.indicators,
+        built.clock,
+        writer=writer,
+        screen=built.warninglists.screen(),
+    )
     built.audit.record(
         key_id=principal.key.key_id,
         action="iocs.upsert",

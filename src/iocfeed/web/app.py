@@ -26,6 +26,7 @@ from iocfeed.web import (
     sources,
     stream,
     taxii,
+    warninglists,
     webhooks,
 )
 from iocfeed.web.compression import Compression
@@ -54,9 +55,10 @@ Errors share one JSON shape: `{"status", "error", "message", "parameter"?, "deta
 
 
 async def _sweep_expired(built: Services) -> None:
-    """Revoke indicators past ``valid_until`` periodically (SPEC §1): only with
-    ``sweep_in_server``, for a deployment without ``iocfeed worker``. Every worker tries;
-    the lease in the store lets one per interval run it (``iocfeed.sweeps``)."""
+    """Revoke indicators past ``valid_until`` periodically (SPEC §1), and run warninglist
+    re-checks: only with ``sweep_in_server``, for a deployment without ``iocfeed worker``,
+    which does both. Every worker tries; the lease in the store lets one per interval run
+    the expiry sweep (``iocfeed.sweeps``)."""
     holder = holder_name()
     pause = min(built.settings.expiry_sweep_seconds, SWEEP_ATTEMPT_SECONDS)
     while True:
@@ -64,6 +66,9 @@ async def _sweep_expired(built: Services) -> None:
             expired = await asyncio.to_thread(sweep_expired, built, holder)
             if expired:
                 log.info("revoked %d expired indicators", expired)
+            published = await asyncio.to_thread(built.warninglists.recheck_due)
+            if published:
+                log.info("warninglist re-check published %d versions", published)
         except Exception:  # the sweep must outlive a database hiccup
             log.exception("expiry sweep failed")
         await asyncio.sleep(pause)
@@ -117,6 +122,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(webhooks.router, prefix="/api/v1")
     app.include_router(stream.router, prefix="/api/v1")
     app.include_router(pushers.router, prefix="/api/v1")
+    app.include_router(warninglists.router, prefix="/api/v1")
     app.include_router(taxii.router, prefix="/taxii2")
     install_docs(app)
     keys.declare_plans(app, list(settings.plans))

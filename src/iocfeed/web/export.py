@@ -265,6 +265,15 @@ def export_stix(
             f"own TLP is at most this ({TLP_NAMES})."
         ),
     ] = None,
+    include_flagged: Annotated[
+        bool,
+        Query(
+            description="Also export indicators that a warninglist with policy `flag` "
+            "matched (popular sites, cloud and CDN ranges, well-known files; each carries "
+            "the label `warninglist:<name>`). Left out by default: they are usually false "
+            "positives.",
+        ),
+    ] = False,
     tlp_version: Annotated[
         int | None,
         Query(
@@ -296,6 +305,7 @@ def export_stix(
         tag=tag,
         min_confidence=min_confidence,
         max_tlp=max_tlp,
+        include_flagged=include_flagged,
         max_limit=built.settings.max_page_size,
     )
     result = run_export(

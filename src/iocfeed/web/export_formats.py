@@ -86,6 +86,13 @@ class ListParameters:
                 "indicators whose TLP is at most this."
             ),
         ] = None,
+        include_flagged: Annotated[
+            bool,
+            Query(
+                description="Also list indicators that a warninglist with policy `flag` "
+                "matched (left out by default: they are usually false positives)."
+            ),
+        ] = False,
         tlp: Annotated[
             str | None,
             Query(
@@ -111,6 +118,7 @@ class ListParameters:
             "tag": tag,
             "min_confidence": min_confidence,
             "max_tlp": max_tlp,
+            "include_flagged": include_flagged,
             "tlp": tlp,
             "limit": limit,
         }

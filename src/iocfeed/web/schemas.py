@@ -8,6 +8,7 @@ against these models (schemathesis), which keeps the two in step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -117,9 +118,13 @@ class IndicatorOut(BaseModel):
     revoked: bool = Field(description="True once the indicator is revoked or expired.")
     created: datetime
     modified: datetime = Field(description="Time of the latest change visible in STIX.")
+    warninglists: list[str] = Field(
+        description="The enabled warninglists (false-positive lists) the value is on, "
+        "whatever their policy; see `GET /api/v1/warninglists`."
+    )
 
 
-def indicator_body(indicator: Indicator) -> dict[str, Any]:
+def indicator_body(indicator: Indicator, warninglists: Sequence[str] = ()) -> dict[str, Any]:
     """The JSON object of ``indicator`` (see ``IndicatorOut``)."""
     return {
         "type": indicator.type.value,
@@ -138,6 +143,7 @@ def indicator_body(indicator: Indicator) -> dict[str, Any]:
         "revoked": indicator.revoked,
         "created": timestamp(indicator.created),
         "modified": timestamp(indicator.modified),
+        "warninglists": list(warninglists),
     }
 
 

@@ -170,7 +170,13 @@ def show_source(request: Request, principal: SourcesAdmin, name: Annotated[str, 
 def run_source(request: Request, principal: SourcesAdmin, name: Annotated[str, _NAME]) -> Response:
     built = services(request)
     source = built.sources.get(name)
-    run = SourceRunner(built.settings, built.clock, built.indicators, built.sources).run(source)
+    run = SourceRunner(
+        built.settings,
+        built.clock,
+        built.indicators,
+        built.sources,
+        warninglists=built.warninglists,
+    ).run(source)
     if run is None:
         raise Conflict(f"source {source.name} is being run elsewhere")
     built.audit.record(

@@ -1,5 +1,5 @@
-"""The worker: runs due sources, delivers webhooks, runs SIEM pushers and the expiry sweep,
-on a short poll, until stopped.
+"""The worker: runs due sources, delivers webhooks, runs SIEM pushers, the expiry sweep and
+warninglist re-checks, on a short poll, until stopped.
 
 The expiry sweep runs here, not in the web process (unless ``sweep_in_server``): every
 ``expiry_sweep_seconds``, once across all workers and hosts (a lease, ``iocfeed.sweeps``).
@@ -7,6 +7,10 @@ The expiry sweep runs here, not in the web process (unless ``sweep_in_server``):
 Any number of workers may share one database: a source is run by whichever worker claims
 its lease first (``store.sources``), and only while it is still due, so each due source
 runs once; a crashed worker's lease expires and the source is picked up again.
+
+A warninglist policy change asks for a re-check of stored indicators; each pass runs the
+re-checks asked for (``iocfeed.warninglists``). Two workers re-checking at once publish
+each change once: every change is re-read under the write lock.
 """
 
 from __future__ import annotations
@@ -34,7 +38,13 @@ class Worker:
     @property
     def runner(self) -> SourceRunner:
         built = self.services
-        return SourceRunner(built.settings, built.clock, built.indicators, built.sources)
+        return SourceRunner(
+            built.settings,
+            built.clock,
+            built.indicators,
+            built.sources,
+            warninglists=built.warninglists,
+        )
 
     @property
     def dispatcher(self) -> WebhookDispatcher:
@@ -66,7 +76,17 @@ class Worker:
             )
         self._push()
         self._sweep()
+        self._recheck()
         return runs
+
+    def _recheck(self) -> None:
+        """Publish revoked or flagged versions for lists whose policy changed."""
+        try:
+            published = self.services.warninglists.recheck_due()
+            if published:
+                log.info("warninglist re-check published %d versions", published)
+        except Exception:  # like the sweep, must outlive a database hiccup
+            log.exception("warninglist re-check failed")
 
     @property
     def pusher(self) -> SentinelPusher:

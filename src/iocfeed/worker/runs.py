@@ -31,6 +31,7 @@ from iocfeed.indicators.merge import Writer
 from iocfeed.indicators.model import IndicatorInput, IocType, Notice, RawIndicator, Rejected
 from iocfeed.indicators.normalize import RecordDefaults
 from iocfeed.ingest import ImportSummary, Parallelism, ingest, ingest_lines
+from iocfeed.lifecycle.warninglist_screen import Screen
 from iocfeed.sources.kinds import READERS, line_reader, of_types
 from iocfeed.sources.misp import changed_events, read_event
 from iocfeed.sources.model import (
@@ -45,6 +46,7 @@ from iocfeed.sources.model import (
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.store.indicators import IndicatorStore, Loaded
 from iocfeed.store.sources import SourceStore
+from iocfeed.warninglists import Warninglists
 from iocfeed.worker import taxii_pull
 from iocfeed.worker.downloads import Limits, download
 
@@ -75,6 +77,11 @@ class SourceRunner:
     sources: SourceStore
     parallel: Parallelism = field(default_factory=Parallelism)
     """How large line-by-line feeds are spread over worker processes (``ingest_lines``)."""
+    warninglists: Warninglists | None = None
+    """The false-positive lists every value is screened against (``None``: none)."""
+
+    def _screen(self) -> Screen | None:
+        return self.warninglists.screen() if self.warninglists is not None else None
 
     @property
     def lease(self) -> timedelta:
@@ -258,6 +265,7 @@ class SourceRunner:
                 self.clock,
                 defaults=_defaults(source),
                 parallel=self.parallel,
+                screen=self._screen(),
             )
 
     def _ingest(
@@ -270,6 +278,7 @@ class SourceRunner:
             store,
             self.clock,
             defaults=_defaults(source),
+            screen=self._screen(),
         )
 
     def _revoke_dropped(self, source: Source, run_id: int) -> int:
