@@ -6,8 +6,9 @@ Theory of operation
 The request is parsed by ``iocfeed.export.parse_export_request`` (the STIX export's rules
 for ``type``, ``since``, ``source``, ``tag``, ``min_confidence``, ``max_tlp``,
 ``include_flagged``, ``tlp`` and ``limit``) with the format's cap: a list is a whole
-list, so ``limit`` defaults to the smaller of the format's cap and the plan's ``max_list_entries``. Format options (txt
-``flavor``, csv ``lookup``, rpz ``zone``, misp ``group``, ``comments``) are parsed here.
+list, so ``limit`` defaults to the smaller of the format's cap and the plan's
+``max_list_entries``. Format options (txt ``flavor``, csv ``lookup``, rpz ``zone``, misp
+``group``, ``comments``) are parsed here.
 
 :func:`run_output` pins a snapshot (the store's newest ``date_added``), then reads a
 fingerprint of the rows (one narrow query: row numbers, in-place columns, count, newest
