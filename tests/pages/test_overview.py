@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from iocfeed.accounts.people import SiteRole
+from iocfeed.config import DEFAULT_PLANS
 from iocfeed.portal.actors import OPERATOR
 from iocfeed.taxii.collections import ALL_COLLECTION_ID
 from tests.pages.conftest import Portal
@@ -32,7 +33,8 @@ def test_the_overview_shows_the_plan_and_this_month_s_usage(portal: Portal, page
 
     portal.sign_in(page, who)
     facts = page.inner_text("#plan-facts")
-    assert "read:iocs, read:stix, read:taxii" in facts
+    shown = facts.split("Scopes\n", 1)[1].split("\n", 1)[0].split(", ")
+    assert shown == sorted(DEFAULT_PLANS["pro"].scopes)
     assert "90 days" in facts and "amber" in facts and "600 requests / minute" in facts
     assert page.inner_text("#usage-surfaces tr[data-surface=taxii] td.requests") == "2"
     assert page.inner_text("#usage-surfaces tr[data-surface=export] td.requests") == "1"

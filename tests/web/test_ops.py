@@ -13,6 +13,9 @@ from iocfeed.taxii.collections import ALL_COLLECTION_ID
 from iocfeed.web.app import create_app
 from tests.web.conftest import Site, TestClient
 
+# A key created without narrowing: it takes its account's plan whole.
+WIDEST = {"scopes": None, "max_tlp": None, "expires": None, "networks": [], "device": False}
+
 
 def test_healthz_checks_the_database(site: Site) -> None:
     response = site.client.get("/healthz")
@@ -108,7 +111,7 @@ def test_audit_records_who_changed_what(sqlite_site: Site) -> None:
     assert [(r.key_id, r.action, r.parameters, r.result_count) for r in reversed(records)] == [
         (enterprise_id, "iocs.upsert", {"items": 2, "withheld": 0}, 1),
         (enterprise_id, "iocs.revoke", {"type": "domain", "value": "evil.example"}, 1),
-        (admin_id, "keys.create", {"key_id": new_id, "name": "splunk", "plan": "pro"}, 1),
+        (admin_id, "keys.create", {"key_id": new_id, "name": "splunk", **WIDEST}, 1),
         (admin_id, "keys.revoke", {"key_id": new_id}, 1),
     ]
     assert all(r.at == sqlite_site.clock.now() for r in records)

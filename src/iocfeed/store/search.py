@@ -333,7 +333,7 @@ class IndicatorSearch:
         """At most ``limit`` latest versions, newest first, read in keyset batches of
         :data:`LIST_BATCH` as of ``query.as_of`` (pin it: batches then see one snapshot),
         decoded as they are sent: memory does not grow with ``limit``."""
-        for row in self._batches(query, [versions], limit, now):
+        for row in self._batches(query, [*DECODED_COLUMNS], limit, now):
             yield row_to_indicator(row)
 
     def stream_numbered(
@@ -344,13 +344,13 @@ class IndicatorSearch:
         first = versions.alias("first_version")
         earlier = versions.alias("earlier_version")
         columns: list[Any] = [
-            versions,
+            *DECODED_COLUMNS,
             select(func.min(first.c.seq)).where(first.c.stix_id == v.stix_id).scalar_subquery(),
             select(func.count())
             .where(earlier.c.stix_id == v.stix_id, earlier.c.date_added <= v.date_added)
             .scalar_subquery(),
         ]
-        width = len(versions.c)
+        width = len(DECODED_COLUMNS)
         for row in self._batches(query, columns, limit, now):
             yield row_to_indicator(row[:width]), int(row[width]), int(row[width + 1])
 
