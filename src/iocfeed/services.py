@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -16,6 +17,7 @@ from iocfeed.auth.ratelimit import (
 from iocfeed.clock import Clock, SystemClock
 from iocfeed.config import Settings
 from iocfeed.indicators.cursor import CursorCodec
+from iocfeed.lifecycle.decay import DecayModel, DecayPolicy
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.stix.objects import Producer
 from iocfeed.store.audit import AuditLog
@@ -79,6 +81,22 @@ class Services:
             self.redis.client.close()
 
 
+def decay_policy(settings: Settings) -> DecayPolicy:
+    """The decay models and publication rule the settings declare."""
+    return DecayPolicy(
+        models={
+            ioc_type: DecayModel(
+                lifetime=timedelta(days=rule.lifetime_days),
+                speed=rule.speed,
+                threshold=rule.threshold,
+            )
+            for ioc_type, rule in settings.decay_rules.items()
+        },
+        step=settings.decay_step,
+        slack=timedelta(hours=settings.decay_slack_hours),
+    )
+
+
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     """Every service for ``settings``; nothing is created at import time."""
     engine = open_engine(
@@ -99,7 +117,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         settings=settings,
         clock=clock or SystemClock(),
         engine=engine,
-        indicators=IndicatorStore(engine, new_stix_id),
+        indicators=IndicatorStore(engine, new_stix_id, decay_policy(settings)),
         search=IndicatorSearch(engine),
         keys=KeyStore(engine),
         audit=AuditLog(engine),

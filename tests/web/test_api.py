@@ -391,6 +391,7 @@ def test_me_shows_plan_scopes_lookback_and_remaining_rate(site: Site) -> None:
         "read:stix",
         "read:taxii",
         "write:iocs",
+        "write:sightings",
     ]
 
 

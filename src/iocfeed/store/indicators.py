@@ -18,15 +18,16 @@ import functools
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, or_, select, update
 
 from iocfeed.errors import NotFound
 from iocfeed.indicators.merge import Merge, Outcome, Writer, merge, revoke
 from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Tlp
+from iocfeed.lifecycle.decay import DecayPolicy
 from iocfeed.store.rows import indicator_to_row, row_to_indicator, to_us
 from iocfeed.store.schema import indicator_versions as versions
 from iocfeed.store.schema import write_clock
@@ -124,12 +125,26 @@ class Loaded:
         return shadow.outcome if shadow is not None else self.outcomes[number]
 
 
+@dataclass(slots=True)
+class DecaySweep:
+    """What one decay sweep did."""
+
+    published: int = 0
+    """New versions with a lower score (and the same ``valid_until``)."""
+    revoked: int = 0
+    batches: int = 0
+
+
 class IndicatorStore:
     """Loads, revokes and expires indicators; reads live in ``store.search``."""
 
-    def __init__(self, engine: Engine, new_stix_id: NewStixId) -> None:
+    def __init__(
+        self, engine: Engine, new_stix_id: NewStixId, decay: DecayPolicy | None = None
+    ) -> None:
         self.engine = engine
         self._new_stix_id = new_stix_id
+        self.decay = decay
+        """How scores fall with time (``lifecycle.decay``); ``None``: they do not."""
 
     def write(
         self,
@@ -183,12 +198,18 @@ class IndicatorStore:
             writes = _BatchWrites(submitted=submitted)
             outcomes = []
             withheld: list[int] = []
-            for number, incoming in enumerate(inputs):
-                key = (incoming.type, incoming.value)
+            decay = self.decay
+            for number, stated in enumerate(inputs):
+                key = (stated.type, stated.value)
                 current = state.get(key)
-                result = merge(
-                    current.indicator if current else None, incoming, now, new_id, ceiling=ceiling
-                )
+                previous = current.indicator if current else None
+                incoming = stated
+                if decay is not None and previous is not None and stated.last_seen is None:
+                    # A report that states no time is a sighting now: it restarts the decay.
+                    incoming = replace(stated, last_seen=max(now, stated.first_seen or now))
+                result = merge(previous, incoming, now, new_id, ceiling=ceiling)
+                if decay is not None:
+                    result = decay.rescore(previous, result, now)
                 outcomes.append(result.outcome)
                 if result.outcome is Outcome.WITHHELD:
                     withheld.append(number)
@@ -236,6 +257,71 @@ class IndicatorStore:
             writes.flush(connection)
             _save_clock(connection, clock)
             return current_versions(connection, [(ioc_type, value)])[(ioc_type, value)][0]
+
+    def decay_due(
+        self, now: datetime, *, batch_size: int = 1000, max_batches: int = 100
+    ) -> DecaySweep:
+        """Publish what decay has changed by ``now``: lower scores and revocations.
+
+        Walks the current versions whose ``decay_next`` has come, oldest first, keyset-paged
+        on ``(decay_next, seq)`` and at most ``max_batches`` batches per call (the rest waits
+        for the next sweep). As ``expire_due`` does, it finds candidates without the write
+        lock and re-reads them under it. A version whose exported score is still within
+        ``step`` only gets a later ``decay_next``, in place; no new version.
+        """
+        swept = DecaySweep()
+        policy = self.decay
+        if policy is None:
+            return swept
+        due = to_us(now)
+        after: tuple[int, int] = (-1, -1)
+        for _ in range(max_batches):
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(versions.c.decay_next, versions.c.seq, versions.c.type, versions.c.value)
+                    .where(
+                        versions.c.superseded_at.is_(None),
+                        versions.c.decay_next <= due,
+                        or_(
+                            versions.c.decay_next > after[0],
+                            and_(versions.c.decay_next == after[0], versions.c.seq > after[1]),
+                        ),
+                    )
+                    .order_by(versions.c.decay_next, versions.c.seq)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                break
+            after = (rows[-1].decay_next, rows[-1].seq)
+            with self.engine.begin() as connection:
+                clock = lock_write_clock(connection, now)
+                current = current_versions(connection, [(IocType(r.type), r.value) for r in rows])
+                writes = _BatchWrites()
+                retimed: list[dict[str, Any]] = []
+                for indicator, seq in current.values():
+                    if indicator.decay_next is None or indicator.decay_next > now:
+                        continue  # changed since it was found
+                    moved = policy.moved(indicator, now)
+                    if moved is not None:
+                        writes.add(
+                            _Current.stored(indicator, seq), Merge(Outcome.UPDATED, moved), clock
+                        )
+                        swept.revoked += moved.revoked
+                        swept.published += not moved.revoked
+                        continue
+                    later = policy.retimed(indicator, now)
+                    retimed.append({"b_seq": seq, "b_next": to_us(later) if later else None})
+                writes.flush(connection)
+                if retimed:
+                    connection.execute(
+                        update(versions)
+                        .where(versions.c.seq == bindparam("b_seq"))
+                        .values(decay_next=bindparam("b_next")),
+                        retimed,
+                    )
+                _save_clock(connection, clock)
+            swept.batches += 1
+        return swept
 
     def expire_due(self, now: datetime, batch_size: int = 5000) -> int:
         """Revoke every live indicator whose ``valid_until`` has passed (SPEC §1).

@@ -71,6 +71,16 @@ indicator_versions = Table(
         server_default=false(),
         comment="posted to the TAXII Submissions collection",
     ),
+    Column("score", SmallInteger, nullable=True, comment="exported STIX confidence; NULL = fixed"),
+    Column(
+        "penalty",
+        SmallInteger,
+        nullable=False,
+        server_default="0",
+        comment="points false-positive reports took off the base score",
+    ),
+    Column("decay_until", BigInteger, nullable=True, comment="when decay revokes it"),
+    Column("decay_next", BigInteger, nullable=True, comment="when the decay sweep looks again"),
 )
 
 _CURRENT = indicator_versions.c.superseded_at.is_(None)
@@ -96,6 +106,13 @@ Index(
     indicator_versions.c.date_added,
     sqlite_where=_SUBMITTED,
     postgresql_where=_SUBMITTED,
+)
+# The decay sweep's queue: current versions by the time decay next needs to look at them.
+Index(
+    "ix_indicator_versions_decay_next",
+    indicator_versions.c.decay_next,
+    sqlite_where=_CURRENT,
+    postgresql_where=_CURRENT,
 )
 Index(
     "ix_indicator_versions_stix_id",
@@ -239,3 +256,35 @@ indicator_sources = Table(
     ),
 )
 Index("ix_indicator_sources_type_value", indicator_sources.c.type, indicator_sources.c.value)
+
+# Sightings consumers report back (``POST /api/v1/sightings``): a hit becomes a STIX
+# sighting, a false positive a STIX opinion; ``object_id`` is that object's id.
+sightings = Table(
+    "sightings",
+    metadata,
+    Column("seq", RowId, primary_key=True, autoincrement=True),
+    Column("object_id", String(80), nullable=False),
+    Column("stix_id", String(80), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("source", Text, nullable=False),
+    Column(
+        "reporter",
+        String(64),
+        nullable=False,
+        comment="the reporting account (its key before keys belonged to accounts)",
+    ),
+    Column("key_id", String(32), nullable=True),
+    Column("count", Integer, nullable=False),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+)
+Index("uq_sightings_object_id", sightings.c.object_id, unique=True)
+Index(
+    "ix_sightings_stix_id_kind_reporter",
+    sightings.c.stix_id,
+    sightings.c.kind,
+    sightings.c.reporter,
+)

@@ -49,6 +49,23 @@ async def _sweep_expired(built: Services) -> None:
         await asyncio.sleep(interval)
 
 
+async def _sweep_decayed(built: Services) -> None:
+    """Apply decay periodically (``lifecycle.decay``): only with ``sweep_in_server``."""
+    settings = built.settings
+    while True:
+        try:
+            await asyncio.to_thread(
+                lambda: built.indicators.decay_due(
+                    built.clock.now(),
+                    batch_size=settings.decay_sweep_batch,
+                    max_batches=settings.decay_sweep_max_batches,
+                )
+            )
+        except Exception:  # the sweep must outlive a database hiccup
+            log.exception("decay sweep failed")
+        await asyncio.sleep(settings.decay_sweep_seconds)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The iocfeed ASGI application for ``settings`` (the database must be migrated)."""
     built = build_services(settings, clock)
@@ -60,13 +77,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # collector's full passes, which otherwise rescan it while pages are served.
         gc.freeze()
-        sweeper = None
+        sweepers = []
         if settings.sweep_in_server and settings.expiry_sweep_seconds > 0:
-            sweeper = asyncio.create_task(_sweep_expired(built))
+            sweepers.append(asyncio.create_task(_sweep_expired(built)))
+        if settings.sweep_in_server and settings.decay_sweep_seconds > 0:
+            sweepers.append(asyncio.create_task(_sweep_decayed(built)))
         try:
             yield
         finally:
-            if sweeper is not None:
+            for sweeper in sweepers:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper

@@ -1,7 +1,8 @@
-"""The worker: runs due sources and the expiry sweep, on a short poll, until stopped.
+"""The worker: runs due sources and the expiry and decay sweeps, on a short poll, until stopped.
 
 The expiry sweep runs here, not in the web process (unless ``sweep_in_server``): at the
-first pass, then every ``expiry_sweep_seconds``.
+first pass, then every ``expiry_sweep_seconds``. The decay sweep (``lifecycle.decay``)
+runs at the first pass, then every ``decay_sweep_seconds``, in bounded batches.
 
 Any number of workers may share one database: a source is run by whichever worker claims
 its lease first (``store.sources``), and only while it is still due, so each due source
@@ -26,6 +27,7 @@ log = logging.getLogger("iocfeed.worker")
 class Worker:
     services: Services
     _last_sweep: float | None = field(default=None, init=False)
+    _last_decay: float | None = field(default=None, init=False)
 
     @property
     def runner(self) -> SourceRunner:
@@ -46,6 +48,7 @@ class Worker:
                 f" ({run.error})" if run.error else "",
             )
         self._sweep()
+        self._decay()
         return runs
 
     def _sweep(self) -> None:
@@ -63,6 +66,31 @@ class Worker:
                 log.info("revoked %d expired indicators", expired)
         except Exception:  # the sweep must outlive a database hiccup
             log.exception("expiry sweep failed")
+
+    def _decay(self) -> None:
+        """Publish lower scores and revoke decayed indicators, when the sweep is due."""
+        settings = self.services.settings
+        interval = settings.decay_sweep_seconds
+        started = time.monotonic()
+        if interval <= 0 or (
+            self._last_decay is not None and started - self._last_decay < interval
+        ):
+            return
+        self._last_decay = started
+        try:
+            swept = self.services.indicators.decay_due(
+                self.services.clock.now(),
+                batch_size=settings.decay_sweep_batch,
+                max_batches=settings.decay_sweep_max_batches,
+            )
+            if swept.published or swept.revoked:
+                log.info(
+                    "decay: %d lower scores published, %d indicators revoked",
+                    swept.published,
+                    swept.revoked,
+                )
+        except Exception:  # the sweep must outlive a database hiccup
+            log.exception("decay sweep failed")
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
         while not stop.is_set():

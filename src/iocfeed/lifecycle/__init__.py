@@ -1,0 +1,1 @@
+"""Indicator lifecycle: false-positive lists, decay and sightings (pure)."""

@@ -1,0 +1,197 @@
+"""Decay: how an indicator's score falls with the time since it was last seen (pure).
+
+Theory of operation
+-------------------
+Each IOC type has a model (``DecayModel``): a lifetime τ, a speed δ and a revocation
+threshold. The score follows MISP's polynomial decay (also OpenCTI's shape)::
+
+    score(t) = B · (1 - (t / τ) ** (1 / δ))      for 0 ≤ t ≤ τ, 0 after
+
+where ``t`` is the time since ``last_seen`` and ``B`` the base score: the STIX integer of the
+confidence the indicator was created or last reported with (85 / 50 / 15), less the
+false-positive penalty (``lifecycle.sightings``). δ = 1 falls linearly; δ > 1 falls fast
+then slowly; δ < 1 slowly then fast. A type without a model (CVEs, ATT&CK techniques) keeps
+its base score for ever.
+
+The curve has a closed-form inverse, ``t(s) = τ · (1 - s / B) ** δ``, which gives
+
+* the *revocation time*: ``last_seen + t(threshold)``; from then on the score is below the
+  threshold and the indicator is revoked. It is exported as STIX ``valid_until``, so a SIEM
+  expires the indicator when iocfeed revokes it;
+* the *next due time*: ``last_seen + t(exported - step)``, when the exported confidence will
+  have fallen by ``step`` (or the revocation time, whichever is first). The store keeps it
+  per current version, so the sweep finds due indicators through an index instead of
+  scoring every row on every tick.
+
+A new STIX version is published only when the exported confidence would move by ``step``
+points or more, when the predicted revocation moves by ``slack`` or more (a re-sighting
+pushes it later), or at revocation: not on every tick. Re-sightings and new reports move
+``last_seen``, which restarts the curve from the base score.
+
+Decay never changes an indicator's TLP: the default TLP (SPEC §2) comes from the
+``confidence`` level the indicator was created or last reported with, not from its score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from iocfeed.indicators.merge import Merge, Outcome, next_modified
+from iocfeed.indicators.model import Indicator, IocType
+from iocfeed.stix.objects import confidence_score
+
+_MINIMUM_WAIT = timedelta(seconds=1)
+_ROUNDING = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class DecayModel:
+    """One IOC type's decay: the score reaches 0 after ``lifetime``; below ``threshold``
+    the indicator is revoked; ``speed`` is MISP's δ (1 = linear)."""
+
+    lifetime: timedelta
+    speed: float = 1.0
+    threshold: int = 10
+
+    def __post_init__(self) -> None:
+        if self.lifetime <= timedelta(0) or self.speed <= 0:
+            raise ValueError("a decay model needs a positive lifetime and speed")
+
+    def score(self, base: float, elapsed: timedelta) -> float:
+        """The score ``elapsed`` after ``last_seen``, from ``base``."""
+        if base <= 0:
+            return 0.0
+        if elapsed <= timedelta(0):
+            return float(base)
+        if elapsed >= self.lifetime:
+            return 0.0
+        fraction: float = (elapsed / self.lifetime) ** (1.0 / self.speed)
+        return base * (1.0 - fraction)
+
+    def time_to(self, base: float, score: float) -> timedelta:
+        """How long after ``last_seen`` the score has fallen to ``score`` (the inverse)."""
+        if base <= 0 or score >= base:
+            return timedelta(0)
+        if score <= 0:
+            return self.lifetime
+        fraction: float = (1.0 - score / base) ** self.speed
+        return self.lifetime * fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """An indicator's decay at one moment."""
+
+    score: int
+    """The STIX ``confidence`` to export now."""
+    revoke_at: datetime | None
+    """When the model revokes it (exported as ``valid_until``); ``None``: never."""
+    next_due: datetime | None
+    """When the exported score will have moved by ``step``, or ``revoke_at``."""
+
+    def revoked_at(self, now: datetime) -> bool:
+        return self.revoke_at is not None and self.revoke_at <= now
+
+
+@dataclass(frozen=True, slots=True)
+class DecayPolicy:
+    """The decay models by IOC type (types without one do not decay) and when to publish."""
+
+    models: Mapping[IocType, DecayModel] = field(default_factory=dict)
+    step: int = 10
+    """Publish a new version when the exported confidence moves by this many points."""
+    slack: timedelta = timedelta(days=1)
+    """... or when the predicted revocation moves by this much."""
+
+    def base(self, indicator: Indicator) -> int:
+        """The score the curve starts from: the confidence's integer less the penalty."""
+        return max(0, confidence_score[indicator.confidence] - indicator.penalty)
+
+    def assess(
+        self, indicator: Indicator, now: datetime, exported: int | None = None
+    ) -> Assessment:
+        """The score at ``now``; ``exported`` (default: that score) sets the next due time."""
+        base = self.base(indicator)
+        model = self.models.get(indicator.type)
+        if model is None:
+            return Assessment(base, None, None)
+        elapsed = now - indicator.last_seen
+        # Rounded up, so the exported integer reaches ``target`` exactly at ``time_to(target)``.
+        score = math.ceil(model.score(base, elapsed) - _ROUNDING)
+        revoke_at = indicator.last_seen + model.time_to(base, model.threshold)
+        shown = score if exported is None else exported
+        target = shown - self.step
+        due = (
+            revoke_at
+            if target <= model.threshold
+            else min(revoke_at, indicator.last_seen + model.time_to(base, target))
+        )
+        return Assessment(score, revoke_at, max(due, now + _MINIMUM_WAIT))
+
+    def stamp(self, indicator: Indicator, now: datetime) -> Indicator:
+        """``indicator`` (a new version) with its decay fields as of ``now``."""
+        if indicator.revoked:
+            return replace(indicator, decay_next=None)
+        found = self.assess(indicator, now)
+        if found.revoked_at(now):
+            return replace(
+                indicator,
+                score=found.score,
+                decay_until=found.revoke_at,
+                decay_next=None,
+                revoked=True,
+            )
+        return replace(
+            indicator, score=found.score, decay_until=found.revoke_at, decay_next=found.next_due
+        )
+
+    def moved(self, current: Indicator, now: datetime) -> Indicator | None:
+        """The new version decay publishes for ``current`` at ``now``, or ``None``.
+
+        ``None`` means the exported confidence and ``valid_until`` are still close enough;
+        ``retimed`` then gives the new next due time.
+        """
+        if current.revoked:
+            return None
+        found = self.assess(current, now)
+        exported = current.score if current.score is not None else self.base(current)
+        if (
+            found.revoked_at(now)
+            or abs(found.score - exported) >= self.step
+            or _apart(found.revoke_at, current.decay_until, self.slack)
+        ):
+            stamped = self.stamp(current, now)
+            return replace(stamped, modified=next_modified(current.modified, now), date_added=now)
+        return None
+
+    def retimed(self, current: Indicator, now: datetime) -> datetime | None:
+        """When ``current``'s exported score will next need a look, keeping its version."""
+        if current.revoked:
+            return None
+        exported = current.score if current.score is not None else self.base(current)
+        return self.assess(current, now, exported).next_due
+
+    def rescore(self, previous: Indicator | None, result: Merge, now: datetime) -> Merge:
+        """Apply decay to what a load made of ``previous`` (its stored current version).
+
+        A new version gets the score of its own ``last_seen``; an unchanged load that moved
+        ``last_seen`` (a re-sighting, a repeated report) becomes a new version when the
+        score or the revocation time moved past ``step`` or ``slack``.
+        """
+        if result.outcome is Outcome.WITHHELD:
+            return result
+        if result.outcome is Outcome.UNCHANGED:
+            if previous is None or result.indicator.last_seen == previous.last_seen:
+                return result
+            moved = self.moved(result.indicator, now)
+            return result if moved is None else Merge(Outcome.UPDATED, moved)
+        return Merge(result.outcome, self.stamp(result.indicator, now))
+
+
+def _apart(first: datetime | None, second: datetime | None, slack: timedelta) -> bool:
+    if first is None or second is None:
+        return first is not second
+    return abs(first - second) >= slack
