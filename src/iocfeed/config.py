@@ -170,6 +170,55 @@ class Settings(BaseSettings):
         description="Requests with a missing or bad key allowed per client address and minute; "
         "0 = no limit.",
     )
+    session_hours: float = Field(
+        default=12.0, gt=0, description="Longest a sign-in session lasts, in hours."
+    )
+    session_idle_minutes: float = Field(
+        default=120.0, gt=0, description="A session unused this many minutes ends."
+    )
+    password_min_length: int = Field(
+        default=12, ge=8, le=128, description="Shortest password a person may set."
+    )
+    password_hash_memory_kib: int = Field(
+        default=65536,
+        ge=8192,
+        description="argon2id memory cost per password hash, in KiB (64 MiB: RFC 9106).",
+    )
+    password_hash_time_cost: int = Field(
+        default=3, ge=1, description="argon2id passes per password hash (RFC 9106: 3)."
+    )
+    reset_link_hours: float = Field(
+        default=24.0, gt=0, description="How long a one-time password reset link works."
+    )
+    sign_in_free_failures: int = Field(
+        default=3,
+        ge=0,
+        description="Failed sign-ins per user before each further attempt is delayed.",
+    )
+    sign_in_first_delay_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="Wait after the first delayed failure; doubles with each failure.",
+    )
+    sign_in_lock_failures: int = Field(
+        default=10, ge=1, description="Failed sign-ins per user that lock it."
+    )
+    sign_in_address_free_failures: int = Field(
+        default=10,
+        ge=0,
+        description="Failed sign-ins per client address before its attempts are delayed.",
+    )
+    sign_in_address_lock_failures: int = Field(
+        default=50, ge=1, description="Failed sign-ins per client address that lock it."
+    )
+    sign_in_lock_seconds: float = Field(
+        default=900.0, gt=0, description="How long a locked user or address waits, in seconds."
+    )
+    sign_in_window_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Failures older than this (since the last one) are forgotten, in seconds.",
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         min_length=16,

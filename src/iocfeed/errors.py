@@ -5,10 +5,16 @@
     ├── InvalidQuery          a filter, cursor or parameter that cannot be understood
     ├── LimitExceeded         a request over a configured cap (page size)
     │   └── BodyTooLarge      a request body over the configured size
+    ├── InvalidInput          a value given to a use case (form field, command option) refused
     ├── NotFound              no such indicator, object, collection, status or key
     ├── Conflict              an operation that clashes with one in progress elsewhere
     ├── Unauthenticated       no key, an unknown key, an expired or a revoked key
     ├── Forbidden             a valid key whose plan lacks the scope
+    │   ├── AccountSuspended  a key or person of a suspended account
+    │   └── NetworkRefused    a key used from outside its allowed client networks
+    ├── SignInRefused         a wrong e-mail, password or second factor, or a disabled user
+    │   ├── SecondFactorNeeded  right password; the user's one-time (TOTP) code is needed
+    │   └── SignInLocked      too many failed sign-ins: wait ``retry_after`` seconds
     ├── RateLimited           a key over its plan's request rate
     ├── NotAcceptable         no representation the client accepts (TAXII media types)
     ├── UnsupportedMediaType  a body in a media type the endpoint does not take
@@ -54,6 +60,14 @@ class BodyTooLarge(LimitExceeded):
     """A request body larger than the configured maximum."""
 
 
+class InvalidInput(IocfeedError):
+    """A value given to a use case that it cannot take; ``parameter`` names the field."""
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
 class NotFound(IocfeedError):
     """The thing asked for does not exist (or is not visible to this key)."""
 
@@ -67,11 +81,35 @@ class Unauthenticated(IocfeedError):
 
 
 class Forbidden(IocfeedError):
-    """A valid key without the scope an operation needs."""
+    """A valid key (or person) without the right an operation needs."""
 
-    def __init__(self, message: str, *, scope: str) -> None:
+    def __init__(self, message: str, *, scope: str | None = None) -> None:
         super().__init__(message)
         self.scope = scope
+
+
+class AccountSuspended(Forbidden):
+    """The caller's account is suspended: its keys and people are refused until reactivated."""
+
+
+class NetworkRefused(Forbidden):
+    """A key used from a client address outside the networks it is allowed from."""
+
+
+class SignInRefused(IocfeedError):
+    """A sign-in that failed: the message never says which of e-mail or password was wrong."""
+
+
+class SecondFactorNeeded(SignInRefused):
+    """The password was right; the user has TOTP on and sent no code: ask for one."""
+
+
+class SignInLocked(SignInRefused):
+    """Too many failed sign-ins for this user or client address; retry after a while."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RateLimited(IocfeedError):

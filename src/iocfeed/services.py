@@ -18,12 +18,16 @@ from iocfeed.clock import Clock, SystemClock
 from iocfeed.config import Settings
 from iocfeed.indicators.cursor import CursorCodec
 from iocfeed.lifecycle.decay import DecayModel, DecayPolicy
+from iocfeed.portal.accounts import Accounts
+from iocfeed.portal.people import People
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.stix.objects import Producer
+from iocfeed.store.accounts import AccountStore
 from iocfeed.store.audit import AuditLog
 from iocfeed.store.engine import open_engine
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.keys import KeyStore
+from iocfeed.store.people import PeopleStore
 from iocfeed.store.ratelimits import DatabaseCounters
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
@@ -74,6 +78,8 @@ class Services:
     redis: RedisCounters | None
     producer: Producer
     tokens: PagingTokens
+    accounts: Accounts
+    people: People
 
     def close(self) -> None:
         self.engine.dispose()
@@ -113,14 +119,16 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     limiter = RateLimiter(
         FailoverCounters(redis, database_counters) if redis else database_counters
     )
+    clock = clock or SystemClock()
+    keys, audit, account_store = KeyStore(engine), AuditLog(engine), AccountStore(engine)
     return Services(
         settings=settings,
-        clock=clock or SystemClock(),
+        clock=clock,
         engine=engine,
         indicators=IndicatorStore(engine, new_stix_id, decay_policy(settings)),
         search=IndicatorSearch(engine),
-        keys=KeyStore(engine),
-        audit=AuditLog(engine),
+        keys=keys,
+        audit=audit,
         statuses=StatusStore(engine),
         sources=SourceStore(engine),
         limiter=limiter,
@@ -132,4 +140,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             identity_class=settings.identity_class,
         ),
         tokens=PagingTokens(settings, engine),
+        accounts=Accounts(settings.plans, account_store, keys, audit, clock),
+        people=People(settings, PeopleStore(engine), account_store, audit, clock),
     )

@@ -115,7 +115,7 @@ def unmigrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
 def test_upgrading_a_store_with_data_queues_its_live_indicators_for_the_sweep(
     unmigrated: Engine,
 ) -> None:
-    upgrade(unmigrated, "0005")
+    upgrade(unmigrated, "0006")
     new_columns = {"score", "penalty", "decay_until", "decay_next"}
     rows = []
     for number, (ioc_type, value) in enumerate(

@@ -371,9 +371,13 @@ def test_me_shows_plan_scopes_lookback_and_remaining_rate(site: Site) -> None:
     assert me == {
         "key_id": key_id,
         "name": "free key",
+        "account_id": site.services.accounts.named("free key").account_id,
+        "account_name": "free key",
         "plan": "free",
         "plan_title": "Free",
         "scopes": ["read:iocs"],
+        "networks": [],
+        "device": False,
         "lookback_days": 7,
         "lookback_start": timestamp(NOW - 7 * DAY),
         "max_tlp": "green",

@@ -16,13 +16,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from iocfeed.accounts.model import Narrowing
+from iocfeed.indicators.model import Tlp
+
 KEY_PREFIX = "iocf_"
 _KEY_FORMAT = re.compile(r"iocf_([a-z0-9]{12})_([A-Za-z0-9_-]{43})")
 
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
-    """A stored key, without its secret."""
+    """A stored key, without its secret: its account (whose plan it takes) and narrowing.
+
+    ``last_used`` and ``last_address`` are recorded in batches, a few seconds late.
+    """
 
     key_id: str
     name: str
@@ -30,9 +36,21 @@ class ApiKey:
     created: datetime
     expires: datetime | None
     revoked: datetime | None
+    account_id: int = 0
+    account_name: str = ""
+    scopes: frozenset[str] | None = None
+    max_tlp: Tlp | None = None
+    networks: tuple[str, ...] = ()
+    device: bool = False
+    last_used: datetime | None = None
+    last_address: str | None = None
 
     def is_usable(self, now: datetime) -> bool:
         return self.revoked is None and (self.expires is None or self.expires > now)
+
+    @property
+    def narrowing(self) -> Narrowing:
+        return Narrowing(self.scopes, self.max_tlp, self.expires, self.networks, self.device)
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,16 +129,115 @@ write_clock = Table(
     Column("last_date_added", BigInteger, nullable=False),
 )
 
+# An account (a subscribing organisation) owns the plan; its keys and people belong to it.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("account_id", RowId, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False),
+    Column("plan", String(64), nullable=False),
+    Column("status", String(16), nullable=False, comment="active or suspended"),
+    Column("created", BigInteger, nullable=False),
+)
+Index("uq_accounts_name", accounts.c.name, unique=True)
+
 api_keys = Table(
     "api_keys",
     metadata,
     Column("key_id", String(32), primary_key=True),
     Column("name", Text, nullable=False),
-    Column("plan", String(64), nullable=False),
+    Column("account_id", BigInteger, nullable=False),
     Column("secret_hash", String(64), nullable=False, comment="SHA-256 hex of the secret"),
     Column("created", BigInteger, nullable=False),
     Column("expires", BigInteger, nullable=True),
     Column("revoked", BigInteger, nullable=True, comment="when it was revoked"),
+    Column("scopes", Text, nullable=True, comment="JSON array narrowing the plan; NULL = all"),
+    Column("max_tlp", String(16), nullable=True, comment="narrowed highest TLP; NULL = plan's"),
+    Column("networks", Text, nullable=False, comment="JSON array of allowed CIDRs; [] = any"),
+    Column(
+        "device",
+        Boolean,
+        nullable=False,
+        server_default=false(),
+        comment="may only read exports (and be sent as key=)",
+    ),
+    Column("last_used", BigInteger, nullable=True, comment="batched, a few seconds late"),
+    Column("last_address", String(64), nullable=True, comment="client address of last use"),
+)
+Index("ix_api_keys_account_id", api_keys.c.account_id)
+
+# People who sign in to the pages. ``email`` is stored lower-cased (unique regardless of
+# case); ``password_hash`` is argon2id; ``totp_secret`` set = a second factor is required.
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", RowId, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("role", String(16), nullable=False, comment="owner or member of the account"),
+    Column("site_role", String(16), nullable=False, comment="admin, analyst or none"),
+    Column("totp_secret", String(64), nullable=True),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("created", BigInteger, nullable=False),
+)
+Index("uq_users_email", users.c.email, unique=True)
+Index("ix_users_account_id", users.c.account_id)
+
+# Signed-in sessions; only SHA-256 of the token (which lives in the cookie) is stored.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Column("client_address", String(64), nullable=True),
+)
+Index("ix_user_sessions_user_id", user_sessions.c.user_id)
+
+# Failed sign-ins per subject ("user:<email>" or "address:<ip>"), for slowing and locking.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("subject", String(400), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure", BigInteger, nullable=False),
+    Column("blocked_until", BigInteger, nullable=False, comment="no attempt before this time"),
+)
+
+# One-time password reset links an admin makes; only the hash of the token is stored.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Column("used", BigInteger, nullable=True),
+)
+
+# Usage per account, UTC day and surface (rest, export, taxii, …), added to in batches.
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("account_id", BigInteger, primary_key=True),
+    Column("day", Integer, primary_key=True, comment="UTC date as YYYYMMDD"),
+    Column("surface", String(16), primary_key=True),
+    Column("requests", BigInteger, nullable=False),
+    Column("objects", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+)
+
+# Each key's last TAXII poll of each collection, with the added_after it asked for.
+taxii_polls = Table(
+    "taxii_polls",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("collection_id", String(64), primary_key=True),
+    Column("polled", BigInteger, nullable=False),
+    Column("added_after", BigInteger, nullable=True),
 )
 
 rate_counters = Table(
@@ -158,8 +257,11 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("parameters", Text, nullable=False, comment="JSON object"),
     Column("result_count", Integer, nullable=False),
+    Column("account_id", BigInteger, nullable=True, comment="the account acted on or for"),
+    Column("user_id", BigInteger, nullable=True, comment="the person who acted, if signed in"),
 )
 Index("ix_audit_log_at", audit_log.c.at)
+Index("ix_audit_log_account_id_seq", audit_log.c.account_id, audit_log.c.seq)
 
 taxii_statuses = Table(
     "taxii_statuses",
@@ -269,12 +371,7 @@ sightings = Table(
     Column("value", Text, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("source", Text, nullable=False),
-    Column(
-        "reporter",
-        String(64),
-        nullable=False,
-        comment="the reporting account (its key before keys belonged to accounts)",
-    ),
+    Column("account_id", BigInteger, nullable=False, comment="the reporting account"),
     Column("key_id", String(32), nullable=True),
     Column("count", Integer, nullable=False),
     Column("first_seen", BigInteger, nullable=False),
@@ -283,8 +380,8 @@ sightings = Table(
 )
 Index("uq_sightings_object_id", sightings.c.object_id, unique=True)
 Index(
-    "ix_sightings_stix_id_kind_reporter",
+    "ix_sightings_stix_id_kind_account_id",
     sightings.c.stix_id,
     sightings.c.kind,
-    sightings.c.reporter,
+    sightings.c.account_id,
 )

@@ -333,8 +333,9 @@ async def upsert(request: Request, principal: Writer) -> Response:
 @router.get(
     "/me",
     summary="Your key, plan and rate",
-    description="The plan of the key you call with: its scopes, lookback, highest TLP and "
-    "how many requests are left this minute. Needs `read:iocs`, which every plan has.",
+    description="The key you call with, its account and the account's plan as narrowed by "
+    "the key: scopes, lookback, highest TLP, allowed networks and how many requests are left "
+    "this minute. Needs `read:iocs`, which every plan has.",
     response_model=None,
     responses={
         200: {"model": Me, "description": "The calling key.", "headers": RATE_HEADERS},
@@ -350,9 +351,13 @@ def me(request: Request, principal: Reader) -> Response:
     body: dict[str, Any] = {
         "key_id": key.key_id,
         "name": key.name,
-        "plan": key.plan,
+        "account_id": principal.account_id,
+        "account_name": principal.account_name,
+        "plan": principal.account.plan,
         "plan_title": plan.title,
         "scopes": sorted(plan.scopes),
+        "networks": list(key.networks),
+        "device": key.device,
         "lookback_days": plan.lookback_days,
         "lookback_start": timestamp(lookback_start) if lookback_start else None,
         "max_tlp": plan.max_tlp.value,

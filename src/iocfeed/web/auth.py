@@ -113,8 +113,11 @@ def rate_headers(decision: RateDecision) -> dict[str, str]:
     }
 
 
-def require_scope(scope: str) -> Callable[..., Principal]:
-    """A dependency that returns the caller if its key is valid, within rate and has ``scope``."""
+def require_scope(scope: str, *, export: bool = False) -> Callable[..., Principal]:
+    """A dependency that returns the caller if its key is valid, within rate and has ``scope``.
+
+    ``export`` marks an export route, the only kind a device key may call.
+    """
 
     def dependency(
         request: Request,
@@ -129,7 +132,7 @@ def require_scope(scope: str) -> Callable[..., Principal]:
         parsed = parse_key(presented) if presented else None
         built.failed_auth.check(address, now, parsed[0] if parsed else None)
         try:
-            principal = authenticate(presented, built.keys, built.settings.plans, now)
+            principal = authenticate(presented, built.keys, built.settings.plans, now, address)
         except Unauthenticated:
             built.failed_auth.failed(address, now)
             raise
@@ -145,7 +148,7 @@ def require_scope(scope: str) -> Callable[..., Principal]:
                     retry_after=decision.reset_seconds,
                     limit=decision.limit,
                 )
-        require(principal, scope, built.settings.plans)
+        require(principal, scope, built.settings.plans, export=export)
         return principal
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"

@@ -24,18 +24,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from iocfeed.errors import (
+    AccountSuspended,
     BodyTooLarge,
     ConfigurationError,
     Conflict,
     DependencyUnavailable,
     Forbidden,
     InvalidIndicator,
+    InvalidInput,
     InvalidQuery,
     IocfeedError,
     LimitExceeded,
+    NetworkRefused,
     NotAcceptable,
     NotFound,
     RateLimited,
+    SecondFactorNeeded,
+    SignInLocked,
+    SignInRefused,
     SourceFailed,
     Unauthenticated,
     UnsupportedMediaType,
@@ -51,8 +57,14 @@ STATUS: tuple[tuple[type[IocfeedError], int, str], ...] = (
     (LimitExceeded, 400, "limit_exceeded"),
     (InvalidQuery, 400, "invalid_query"),
     (InvalidIndicator, 422, "invalid_indicator"),
+    (InvalidInput, 422, "invalid_input"),
     (Unauthenticated, 401, "unauthenticated"),
+    (AccountSuspended, 403, "account_suspended"),
+    (NetworkRefused, 403, "network_refused"),
     (Forbidden, 403, "forbidden"),
+    (SignInLocked, 429, "sign_in_locked"),
+    (SecondFactorNeeded, 401, "second_factor_needed"),
+    (SignInRefused, 401, "sign_in_refused"),
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (NotAcceptable, 406, "not_acceptable"),
@@ -124,6 +136,8 @@ def _for_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IocfeedError)
     status, code = next((s, c) for cls, s, c in STATUS if isinstance(exc, cls))
     headers: dict[str, str] = {}
+    if isinstance(exc, SignInLocked):
+        headers = {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, RateLimited):
         headers = {
             "Retry-After": str(exc.retry_after),

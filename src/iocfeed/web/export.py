@@ -39,7 +39,7 @@ from iocfeed.web.schemas import RATE_HEADERS, error_responses, timestamp
 
 router = APIRouter(tags=["export"])
 
-Exporter = Annotated[Principal, Depends(require_scope(Scope.READ_STIX))]
+Exporter = Annotated[Principal, Depends(require_scope(Scope.READ_STIX, export=True))]
 
 EFFECTIVE_SINCE = "X-Effective-Since"
 AUDIT_ACTION = "export.stix"

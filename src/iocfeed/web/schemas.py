@@ -239,13 +239,21 @@ class RateStatus(BaseModel):
 
 
 class Me(BaseModel):
-    """The calling key: its plan and what that allows."""
+    """The calling key: its account's plan, narrowed by the key, and what that allows."""
 
     key_id: str = Field(description="Public id of the key (the secret is never shown again).")
     name: str
-    plan: str = Field(description="Plan name, e.g. `pro`.")
+    account_id: int = Field(description="The account the key belongs to.")
+    account_name: str = Field(description="The account's name.")
+    plan: str = Field(description="The account's plan name, e.g. `pro`.")
     plan_title: str = Field(description="Plan name for people, e.g. `Pro`.")
-    scopes: list[str] = Field(description="What the key may do, e.g. `read:iocs`.")
+    scopes: list[str] = Field(
+        description="What the key may do, e.g. `read:iocs`: the plan's scopes narrowed by the key."
+    )
+    networks: list[str] = Field(
+        description="Client networks (CIDRs) the key may be used from; empty = any."
+    )
+    device: bool = Field(description="A device key: it may only read exports.")
     lookback_days: int | None = Field(description="How far back reads may look; null = no limit.")
     lookback_start: datetime | None = Field(
         description="The earliest `modified` time reads reach now; null = no limit."
@@ -269,7 +277,9 @@ class KeyOut(BaseModel):
 
     key_id: str = Field(description="Public id of the key; the key itself reads iocf_<id>_….")
     name: str = Field(description="Who or what the key is for.")
-    plan: str
+    account_id: int = Field(description="The account the key belongs to.")
+    account_name: str = Field(description="The account's name.")
+    plan: str = Field(description="The account's plan.")
     created: datetime
     expires: datetime | None = Field(description="Expiry; null = never.")
     revoked: datetime | None = Field(description="When it was revoked; null = not revoked.")
@@ -316,6 +326,8 @@ def key_body(key: ApiKey, now: datetime) -> dict[str, Any]:
     return {
         "key_id": key.key_id,
         "name": key.name,
+        "account_id": key.account_id,
+        "account_name": key.account_name,
         "plan": key.plan,
         "created": timestamp(key.created),
         "expires": timestamp(key.expires) if key.expires else None,

@@ -5,7 +5,7 @@ Current live versions of decaying types get ``decay_next = 0``, so the first dec
 after the upgrade scores them (and publishes a version with ``valid_until`` for each).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-29 19:30:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -89,12 +89,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
-        sa.Column(
-            "reporter",
-            sa.String(64),
-            nullable=False,
-            comment="the reporting account (its key before keys belonged to accounts)",
-        ),
+        sa.Column("account_id", sa.BigInteger(), nullable=False, comment="the reporting account"),
         sa.Column("key_id", sa.String(32), nullable=True),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.Column("first_seen", sa.BigInteger(), nullable=False),
@@ -104,12 +99,12 @@ def upgrade() -> None:
     )
     op.create_index("uq_sightings_object_id", "sightings", ["object_id"], unique=True)
     op.create_index(
-        "ix_sightings_stix_id_kind_reporter", "sightings", ["stix_id", "kind", "reporter"]
+        "ix_sightings_stix_id_kind_account_id", "sightings", ["stix_id", "kind", "account_id"]
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_sightings_stix_id_kind_reporter", table_name="sightings")
+    op.drop_index("ix_sightings_stix_id_kind_account_id", table_name="sightings")
     op.drop_index("uq_sightings_object_id", table_name="sightings")
     op.drop_table("sightings")
     op.drop_index("ix_indicator_versions_decay_next", table_name="indicator_versions")
