@@ -18,9 +18,10 @@ from iocfeed.clock import Clock, SystemClock
 from iocfeed.config import Settings
 from iocfeed.indicators.cursor import CursorCodec
 from iocfeed.lifecycle.decay import DecayModel, DecayPolicy
+from iocfeed.lifecycle.sightings import SightingPolicy
 from iocfeed.portal.accounts import Accounts
 from iocfeed.portal.people import People
-from iocfeed.stix.ids import new_stix_id
+from iocfeed.stix.ids import new_object_id, new_stix_id
 from iocfeed.stix.objects import Producer
 from iocfeed.store.accounts import AccountStore
 from iocfeed.store.audit import AuditLog
@@ -31,6 +32,7 @@ from iocfeed.store.people import PeopleStore
 from iocfeed.store.ratelimits import DatabaseCounters
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
+from iocfeed.store.sightings import SightingStore
 from iocfeed.store.sources import SourceStore
 from iocfeed.store.statuses import StatusStore
 
@@ -68,6 +70,7 @@ class Services:
     clock: Clock
     engine: Engine
     indicators: IndicatorStore
+    sightings: SightingStore
     search: IndicatorSearch
     keys: KeyStore
     audit: AuditLog
@@ -120,12 +123,21 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         FailoverCounters(redis, database_counters) if redis else database_counters
     )
     clock = clock or SystemClock()
+    indicators = IndicatorStore(engine, new_stix_id, decay_policy(settings))
     keys, audit, account_store = KeyStore(engine), AuditLog(engine), AccountStore(engine)
     return Services(
         settings=settings,
         clock=clock,
         engine=engine,
-        indicators=IndicatorStore(engine, new_stix_id, decay_policy(settings)),
+        indicators=indicators,
+        sightings=SightingStore(
+            indicators,
+            SightingPolicy(
+                penalty=settings.false_positive_penalty,
+                revoke_accounts=settings.false_positive_accounts,
+            ),
+            new_object_id,
+        ),
         search=IndicatorSearch(engine),
         keys=keys,
         audit=audit,

@@ -47,6 +47,12 @@ _MINIMUM_WAIT = timedelta(seconds=1)
 _ROUNDING = 1e-9
 
 
+def exported_score(indicator: Indicator) -> int:
+    """The STIX ``confidence`` a version exports: its decayed score, else the fixed integer."""
+    score = indicator.score
+    return score if score is not None else confidence_score[indicator.confidence]
+
+
 @dataclass(frozen=True, slots=True)
 class DecayModel:
     """One IOC type's decay: the score reaches 0 after ``lifetime``; below ``threshold``

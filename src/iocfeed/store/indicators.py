@@ -55,7 +55,7 @@ class _DateAddedClock:
 
 
 @dataclass(slots=True)
-class _Current:
+class CurrentVersion:
     """The latest version of one ``(type, value)`` while a batch is being merged."""
 
     indicator: Indicator
@@ -64,7 +64,7 @@ class _Current:
     row: dict[str, Any] | None  # the pending row to insert, when seq is None
 
     @classmethod
-    def stored(cls, indicator: Indicator, seq: int) -> _Current:
+    def stored(cls, indicator: Indicator, seq: int) -> CurrentVersion:
         return cls(indicator, to_us(indicator.modified), seq, None)
 
 
@@ -81,7 +81,8 @@ def lock_write_clock(connection: Connection, now: datetime) -> _DateAddedClock:
     return _DateAddedClock(last, to_us(now))
 
 
-def _save_clock(connection: Connection, clock: _DateAddedClock) -> None:
+def save_write_clock(connection: Connection, clock: _DateAddedClock) -> None:
+    """Keep the last ``date_added`` this transaction handed out (see ``lock_write_clock``)."""
     connection.execute(
         update(write_clock).where(write_clock.c.id == 1).values(last_date_added=clock.last)
     )
@@ -194,8 +195,8 @@ class IndicatorStore:
         with self.engine.begin() as connection:
             clock = lock_write_clock(connection, now)
             stored = current_versions(connection, {(i.type, i.value) for i in inputs})
-            state = {key: _Current.stored(ind, seq) for key, (ind, seq) in stored.items()}
-            writes = _BatchWrites(submitted=submitted)
+            state = {key: CurrentVersion.stored(ind, seq) for key, (ind, seq) in stored.items()}
+            writes = BatchWrites(submitted=submitted)
             outcomes = []
             withheld: list[int] = []
             decay = self.decay
@@ -223,7 +224,7 @@ class IndicatorStore:
                 )
                 answers = dict(zip(withheld, shadowed, strict=True))
             writes.flush(connection)
-            _save_clock(connection, clock)
+            save_write_clock(connection, clock)
         return Loaded(outcomes, answers)
 
     def refresh_statistics(self) -> None:
@@ -248,14 +249,14 @@ class IndicatorStore:
             indicator, seq = stored
             if indicator.revoked:
                 return indicator
-            writes = _BatchWrites()
+            writes = BatchWrites()
             writes.add(
-                _Current.stored(indicator, seq),
+                CurrentVersion.stored(indicator, seq),
                 Merge(Outcome.UPDATED, revoke(indicator, now)),
                 clock,
             )
             writes.flush(connection)
-            _save_clock(connection, clock)
+            save_write_clock(connection, clock)
             return current_versions(connection, [(ioc_type, value)])[(ioc_type, value)][0]
 
     def decay_due(
@@ -296,7 +297,7 @@ class IndicatorStore:
             with self.engine.begin() as connection:
                 clock = lock_write_clock(connection, now)
                 current = current_versions(connection, [(IocType(r.type), r.value) for r in rows])
-                writes = _BatchWrites()
+                writes = BatchWrites()
                 retimed: list[dict[str, Any]] = []
                 for indicator, seq in current.values():
                     if indicator.decay_next is None or indicator.decay_next > now:
@@ -304,7 +305,9 @@ class IndicatorStore:
                     moved = policy.moved(indicator, now)
                     if moved is not None:
                         writes.add(
-                            _Current.stored(indicator, seq), Merge(Outcome.UPDATED, moved), clock
+                            CurrentVersion.stored(indicator, seq),
+                            Merge(Outcome.UPDATED, moved),
+                            clock,
                         )
                         swept.revoked += moved.revoked
                         swept.published += not moved.revoked
@@ -319,7 +322,7 @@ class IndicatorStore:
                         .values(decay_next=bindparam("b_next")),
                         retimed,
                     )
-                _save_clock(connection, clock)
+                save_write_clock(connection, clock)
             swept.batches += 1
         return swept
 
@@ -347,18 +350,18 @@ class IndicatorStore:
             with self.engine.begin() as connection:
                 clock = lock_write_clock(connection, now)
                 current = current_versions(connection, [(IocType(t), v) for t, v in keys])
-                writes = _BatchWrites()
+                writes = BatchWrites()
                 for indicator, seq in current.values():
                     still_due = indicator.valid_until is not None and indicator.valid_until <= now
                     if still_due and not indicator.revoked:
                         writes.add(
-                            _Current.stored(indicator, seq),
+                            CurrentVersion.stored(indicator, seq),
                             Merge(Outcome.UPDATED, revoke(indicator, now)),
                             clock,
                         )
                         expired += 1
                 writes.flush(connection)
-                _save_clock(connection, clock)
+                save_write_clock(connection, clock)
 
 
 _INSERT_COLUMNS = tuple(column.name for column in versions.columns if column.name != "seq")
@@ -375,7 +378,7 @@ def _insert_statement(paramstyle: str) -> str:
     )
 
 
-class _BatchWrites:
+class BatchWrites:
     """The statements one batch will run, collected so each runs once as an executemany.
 
     When a new version changes its indicator's TLP rank, every earlier version of the
@@ -392,7 +395,9 @@ class _BatchWrites:
         # Per (type, value) whose TLP rank changed: the STIX ids to re-rank, the final rank.
         self.reranked: dict[tuple[str, str], tuple[set[str], int]] = {}
 
-    def add(self, current: _Current | None, result: Merge, clock: _DateAddedClock) -> _Current:
+    def add(
+        self, current: CurrentVersion | None, result: Merge, clock: _DateAddedClock
+    ) -> CurrentVersion:
         indicator = result.indicator
         if result.outcome is Outcome.UNCHANGED:
             assert current is not None
@@ -401,7 +406,7 @@ class _BatchWrites:
                 current.indicator.source,
             ):
                 self._touch(current, indicator)
-            return _Current(indicator, current.modified, current.seq, current.row)
+            return CurrentVersion(indicator, current.modified, current.seq, current.row)
         date_added = clock.tick()
         modified = date_added - date_added % 1000
         same_object = current is not None and current.indicator.stix_id == indicator.stix_id
@@ -424,9 +429,9 @@ class _BatchWrites:
             row["created"] = modified
         row["superseded_at"] = None
         self.inserts.append(row)
-        return _Current(indicator, modified, None, row)
+        return CurrentVersion(indicator, modified, None, row)
 
-    def _rerank(self, current: _Current, row: dict[str, Any]) -> None:
+    def _rerank(self, current: CurrentVersion, row: dict[str, Any]) -> None:
         key = (row["type"], row["value"])
         known = self.reranked.get(key)
         if known is not None:
@@ -441,7 +446,7 @@ class _BatchWrites:
         if before != row["tlp_rank"]:
             self.reranked[key] = ({current.indicator.stix_id, row["stix_id"]}, row["tlp_rank"])
 
-    def _touch(self, current: _Current, indicator: Indicator) -> None:
+    def _touch(self, current: CurrentVersion, indicator: Indicator) -> None:
         changes = {"last_seen": to_us(indicator.last_seen), "source": indicator.source}
         if current.row is not None:
             current.row.update(changes)

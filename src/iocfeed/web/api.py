@@ -201,7 +201,11 @@ def search(
         token = tokens.issue(page.next, as_of, scope)
         next_url = str(request.url.include_query_params(**{params.CURSOR: token}))
     headers = {EFFECTIVE_SINCE: timestamp(effective_since)} if effective_since else None
-    body = {"items": [indicator_body(item) for item in page.items], "next": next_url}
+    counts = built.sightings.counts(item.stix_id for item in page.items)
+    body = {
+        "items": [indicator_body(item, counts[item.stix_id]) for item in page.items],
+        "next": next_url,
+    }
     return json_response(body, headers=headers)
 
 
@@ -243,7 +247,10 @@ def lookup(
     value: Annotated[str, _VALUE_PATH],
 ) -> Response:
     built = services(request)
-    return json_response(indicator_body(_visible(built, principal, type, value)))
+    found = _visible(built, principal, type, value)
+    return json_response(
+        indicator_body(found, built.sightings.counts([found.stix_id])[found.stix_id])
+    )
 
 
 @router.delete(
@@ -276,7 +283,9 @@ def revoke(
         result_count=1,
         now=now,
     )
-    return json_response(indicator_body(revoked))
+    return json_response(
+        indicator_body(revoked, built.sightings.counts([revoked.stix_id])[revoked.stix_id])
+    )
 
 
 # --- bulk upsert ----------------------------------------------------------------------------

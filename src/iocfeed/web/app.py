@@ -15,7 +15,7 @@ from iocfeed.clock import Clock
 from iocfeed.config import Settings, load_settings
 from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
-from iocfeed.web import api, export, keys, ops, sources, taxii, ui
+from iocfeed.web import api, export, keys, ops, sightings, sources, taxii, ui
 from iocfeed.web.compression import Compression
 from iocfeed.web.docs import install_docs
 from iocfeed.web.errors import install_error_handlers
@@ -107,6 +107,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(keys.router, prefix="/api/v1")
     app.include_router(sources.router, prefix="/api/v1")
+    app.include_router(sightings.router, prefix="/api/v1")
     app.include_router(export.router, prefix="/api/v1")
     app.include_router(taxii.router, prefix="/taxii2")
     install_docs(app)

@@ -8,6 +8,7 @@ against these models (schemathesis), which keeps the two in step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -17,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from iocfeed.auth.keys import ApiKey
 from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
+from iocfeed.lifecycle.decay import exported_score
+from iocfeed.lifecycle.sightings import SightingKind
 
 JSON = "application/json"
 
@@ -117,10 +120,17 @@ class IndicatorOut(BaseModel):
     revoked: bool = Field(description="True once the indicator is revoked or expired.")
     created: datetime
     modified: datetime = Field(description="Time of the latest change visible in STIX.")
+    score: int = Field(
+        description="The STIX `confidence` exported now: the confidence's 85/50/15, lowered "
+        "by decay since `last_seen` and by false-positive reports."
+    )
+    sightings: dict[str, int] = Field(
+        description="Sightings reported back, by kind: `hit` and `false-positive`."
+    )
 
 
-def indicator_body(indicator: Indicator) -> dict[str, Any]:
-    """The JSON object of ``indicator`` (see ``IndicatorOut``)."""
+def indicator_body(indicator: Indicator, sightings: Mapping[str, int]) -> dict[str, Any]:
+    """The JSON object of ``indicator`` (see ``IndicatorOut``) and its sighting counts."""
     return {
         "type": indicator.type.value,
         "value": indicator.value,
@@ -138,6 +148,8 @@ def indicator_body(indicator: Indicator) -> dict[str, Any]:
         "revoked": indicator.revoked,
         "created": timestamp(indicator.created),
         "modified": timestamp(indicator.modified),
+        "score": exported_score(indicator),
+        "sightings": {kind.value: sightings.get(kind, 0) for kind in SightingKind},
     }
 
 
