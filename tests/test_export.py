@@ -126,6 +126,7 @@ def test_parameters_for_the_audit_trail() -> None:
         "tlp": "red",
         "tlp_version": 2,
         "include_observables": False,
+        "include_sightings": False,
     }
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,7 @@ import orjson
 from iocfeed.errors import InvalidQuery
 from iocfeed.indicators.model import Indicator, IocType, Tlp
 from iocfeed.indicators.query import IndicatorQuery, clamp_to_lookback
+from iocfeed.lifecycle.sightings import Report
 from iocfeed.parameters import parse_limit, parse_time, parse_types
 from iocfeed.stix.bundle import build_objects, serialize_bundle, serialize_objects
 from iocfeed.stix.ids import derived_id
@@ -97,6 +98,7 @@ class ExportRequest:
             "tlp": self.options.tlp.value if self.options.tlp is not None else None,
             "tlp_version": self.options.tlp_version,
             "include_observables": self.options.include_observables,
+            "include_sightings": self.options.include_sightings,
         }
 
 
@@ -189,6 +191,7 @@ def parse_export_request(
     tlp: str | Tlp | None = None,
     tlp_version: int | str | None = None,
     include_observables: bool | str | None = None,
+    include_sightings: bool | str | None = None,
     max_limit: int = MAX_LIMIT,
 ) -> ExportRequest:
     """The export the parameters of SPEC §2 ask for; each takes its documented text or value.
@@ -210,6 +213,7 @@ def parse_export_request(
             include_observables=parse_boolean(
                 include_observables, "include_observables", default=False
             ),
+            include_sightings=parse_boolean(include_sightings, "include_sightings", default=False),
         ),
     )
 
@@ -226,6 +230,10 @@ class ExportResult:
     """Hex SHA-256 of everything the output is made of (see the module docstring)."""
     now: datetime
     """When the export was made: indicators past ``valid_until`` then ship no observables."""
+    reports: Sequence[Report] = ()
+    """With ``include_sightings``: the sightings reported on the exported indicators."""
+    named: frozenset[str] = frozenset()
+    """Accounts named in their sightings; every other account's are anonymous."""
 
     @property
     def count(self) -> int:
@@ -239,7 +247,14 @@ class ExportResult:
 
     def objects(self) -> list[StixObject]:
         """Every STIX object of the export, in SPEC §2 order."""
-        return build_objects(self.indicators, self.request.options, self.producer, now=self.now)
+        return build_objects(
+            self.indicators,
+            self.request.options,
+            self.producer,
+            now=self.now,
+            reports=self.reports,
+            named=self.named,
+        )
 
     def chunks(self) -> Iterator[bytes]:
         """The export's JSON, a hundred objects per chunk (bundle or bare array)."""
@@ -250,7 +265,13 @@ class ExportResult:
 
 
 def fingerprint(
-    indicators: Sequence[Indicator], request: ExportRequest, producer: Producer, now: datetime
+    indicators: Sequence[Indicator],
+    request: ExportRequest,
+    producer: Producer,
+    now: datetime,
+    *,
+    reports: Sequence[Report] = (),
+    named: frozenset[str] = frozenset(),
 ) -> str:
     """The strong ETag of an export made at ``now``: hex SHA-256 over what its bytes are
     made of, including which rows are withdrawn (they ship without observables).
@@ -273,7 +294,11 @@ def fingerprint(
         producer.created,
     )
     rows = [(row.stix_id, row.modified, row.last_seen, row.withdrawn(now)) for row in indicators]
-    return hashlib.sha256(orjson.dumps([head, rows])).hexdigest()
+    if not options.include_sightings:
+        return hashlib.sha256(orjson.dumps([head, rows])).hexdigest()
+    # Reports never change once stored; which exist, and who is named, is what can.
+    sightings = [report.object_id for report in reports]
+    return hashlib.sha256(orjson.dumps([head, rows, sightings, sorted(named)])).hexdigest()
 
 
 def run_export(
@@ -284,9 +309,14 @@ def run_export(
     max_tlp: Tlp,
     lookback_start: datetime | None,
     now: datetime,
+    reports_of: Callable[[Iterable[str]], Sequence[Report]] | None = None,
+    named: frozenset[str] = frozenset(),
 ) -> ExportResult:
     """Read the export's rows for a caller who may see up to ``max_tlp`` back to
-    ``lookback_start`` (SPEC §4), and fingerprint them; nothing is built yet."""
+    ``lookback_start`` (SPEC §4), and fingerprint them; nothing is built yet.
+
+    With ``include_sightings``, ``reports_of`` reads the sightings of the exported
+    indicators (at most a bounded number); accounts in ``named`` are named in them."""
     effective_since = clamp_to_lookback(request.since, lookback_start)
     query = IndicatorQuery(
         types=request.types,
@@ -295,11 +325,16 @@ def run_export(
         max_tlp=max_tlp,
     )
     page = search.newest_first(query, limit=request.limit, after=None, now=now)
+    reports: Sequence[Report] = ()
+    if request.options.include_sightings and reports_of is not None:
+        reports = reports_of(item.stix_id for item in page.items)
     return ExportResult(
         request=request,
         producer=producer,
         effective_since=effective_since,
         indicators=page.items,
-        etag=fingerprint(page.items, request, producer, now),
+        etag=fingerprint(page.items, request, producer, now, reports=reports, named=named),
         now=now,
+        reports=reports,
+        named=named,
     )

@@ -4,11 +4,14 @@ positives from distinct accounts revoke, bad items and bodies are reported, all 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from iocfeed.indicators.model import Confidence, IndicatorInput, IocType
 from iocfeed.store.audit import AuditLog
-from tests.web.conftest import NOW, Site
+from tests.conftest import sqlite_url
+from tests.stix.judges import assert_stix_clean
+from tests.web.conftest import NOW, Site, migrated, start_site
 
 DAY = timedelta(days=1)
 URL = "/api/v1/sightings"
@@ -173,3 +176,57 @@ def test_sightings_are_audited(sqlite_site: Site) -> None:
     record = next(r for r in audit.recent() if r.action == "sightings.report")
     assert record.result_count == 1
     assert record.parameters["hits"] == 1
+
+
+def export(site: Site, **params: str) -> dict[str, Any]:
+    response = site.get("/api/v1/export/stix", "admin", params=params)
+    assert response.status_code == 200, response.text
+    bundle: dict[str, Any] = response.json()
+    return bundle
+
+
+def test_sightings_reach_the_bundle_only_when_asked_and_anonymised(site: Site) -> None:
+    site.load([IP])
+    stix_id = lookup(site)["stix_id"]
+    key = reporter_key(site, "acme soc")
+    report(
+        site,
+        [
+            {"value": IP.value, "type": "ipv4", "kind": "hit", "source": "s", "count": 4},
+            {"stix_id": stix_id, "kind": "false-positive", "source": "s"},
+        ],
+        key,
+    )
+    plain = export(site)
+    assert {o["type"] for o in plain["objects"]} & {"sighting", "opinion"} == set()
+    bundle = export(site, include_sightings="true")
+    assert_stix_clean(bundle)
+    (sighting,) = [o for o in bundle["objects"] if o["type"] == "sighting"]
+    (opinion,) = [o for o in bundle["objects"] if o["type"] == "opinion"]
+    assert sighting["sighting_of_ref"] == stix_id and sighting["count"] == 4
+    assert opinion["object_refs"] == [stix_id] and opinion["opinion"] == "strongly-disagree"
+    # Anonymous: nothing says which account reported them.
+    assert "where_sighted_refs" not in sighting and "authors" not in opinion
+    assert "acme soc" not in response_text(bundle)
+    # The exported indicator has the score the false positive left.
+    (indicator,) = [o for o in bundle["objects"] if o["id"] == stix_id]
+    assert indicator["confidence"] == 60
+
+
+def response_text(bundle: dict[str, Any]) -> str:
+    import orjson
+
+    return orjson.dumps(bundle).decode()
+
+
+def test_an_account_that_opted_in_is_named(tmp_path: Path) -> None:
+    url = migrated(sqlite_url(tmp_path))
+    for site in start_site(url, sightings_named_accounts=["acme soc"]):
+        site.load([IP])
+        key = reporter_key(site, "acme soc")
+        report(site, [{"value": IP.value, "type": "ipv4", "kind": "hit", "source": "s"}], key)
+        bundle = export(site, include_sightings="true")
+        assert_stix_clean(bundle)
+        (identity,) = [o for o in bundle["objects"] if o.get("name") == "acme soc"]
+        (sighting,) = [o for o in bundle["objects"] if o["type"] == "sighting"]
+        assert sighting["where_sighted_refs"] == [identity["id"]]

@@ -55,6 +55,7 @@ class Report:
     """The indicator it is about."""
     kind: SightingKind
     account_id: int
+    account_name: str
     count: int
     first_seen: datetime
     last_seen: datetime

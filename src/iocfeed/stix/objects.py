@@ -101,6 +101,7 @@ class ExportOptions:
     tlp: Tlp | None = None
     tlp_version: int = 2
     include_observables: bool = False
+    include_sightings: bool = False
 
     def __post_init__(self) -> None:
         if self.tlp_version not in TLP_VERSIONS:

@@ -34,8 +34,8 @@ from iocfeed.store.indicators import (
     save_write_clock,
 )
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
+from iocfeed.store.schema import accounts, sightings
 from iocfeed.store.schema import indicator_versions as versions
-from iocfeed.store.schema import sightings
 
 _LOOKUP_CHUNK = 1000
 _OBJECT_TYPE = {SightingKind.HIT: "sighting", SightingKind.FALSE_POSITIVE: "opinion"}
@@ -159,7 +159,12 @@ class SightingStore:
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), _LOOKUP_CHUNK):
                 rows = connection.execute(
-                    select(sightings)
+                    select(sightings, accounts.c.name.label("account_name"))
+                    .join(
+                        accounts,
+                        accounts.c.account_id == sightings.c.account_id,
+                        isouter=True,
+                    )
                     .where(sightings.c.stix_id.in_(wanted[start : start + _LOOKUP_CHUNK]))
                     .order_by(sightings.c.seq)
                     .limit(limit - len(found))
@@ -170,6 +175,7 @@ class SightingStore:
                         stix_id=row.stix_id,
                         kind=SightingKind(row.kind),
                         account_id=row.account_id,
+                        account_name=row.account_name or "",
                         count=row._mapping["count"],
                         first_seen=from_us(row.first_seen),
                         last_seen=from_us(row.last_seen),

@@ -247,6 +247,15 @@ def export_stix(
             "reader of observables only never takes it as live.",
         ),
     ] = False,
+    include_sightings: Annotated[
+        bool,
+        Query(
+            description="Also add the sightings consumers reported on the exported "
+            "indicators: a `sighting` for each hit, an `opinion` (`strongly-disagree`) for "
+            "each false positive. Reporting accounts are anonymous unless they chose to be "
+            "named (then an `identity` of theirs is added and referenced).",
+        ),
+    ] = False,
     tlp_version: Annotated[
         int | None,
         Query(
@@ -275,6 +284,7 @@ def export_stix(
         tlp=tlp,
         tlp_version=tlp_version,
         include_observables=include_observables,
+        include_sightings=include_sightings,
         max_limit=built.settings.max_page_size,
     )
     result = run_export(
@@ -284,6 +294,8 @@ def export_stix(
         max_tlp=principal.plan.max_tlp,
         lookback_start=principal.lookback_start(now),
         now=now,
+        reports_of=built.sightings.of,
+        named=frozenset(built.settings.sightings_named_accounts),
     )
     gzipped = accepts_gzip(request.headers.get("accept-encoding"))
     headers = {
