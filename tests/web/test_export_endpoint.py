@@ -499,7 +499,7 @@ def test_openapi_documents_every_parameter(shared: Site) -> None:
     documented = {p["name"]: p for p in operation["parameters"]}
     assert set(documented) == {
         "type", "since", "source", "limit", "format", "include_identity", "include_markings", "tlp",
-        "include_observables", "tlp_version",
+        "include_observables", "include_sightings", "tlp_version",
     }  # fmt: skip
     assert all(p["description"] for p in documented.values())
     assert "Capped at 1000 per request" in documented["limit"]["description"]

@@ -230,3 +230,43 @@ def test_an_account_that_opted_in_is_named(tmp_path: Path) -> None:
         (identity,) = [o for o in bundle["objects"] if o.get("name") == "acme soc"]
         (sighting,) = [o for o in bundle["objects"] if o["type"] == "sighting"]
         assert sighting["where_sighted_refs"] == [identity["id"]]
+
+
+def test_taxii_serves_sightings_when_asked(site: Site) -> None:
+    from iocfeed.taxii.collections import ALL_COLLECTION_ID
+    from iocfeed.taxii.media import TAXII_MEDIA_TYPE
+
+    site.load([IP])
+    stix_id = lookup(site)["stix_id"]
+    report(
+        site,
+        [
+            {"stix_id": stix_id, "kind": "hit", "source": "s"},
+            {"stix_id": stix_id, "kind": "false-positive", "source": "s"},
+        ],
+        site.keys["pro"],
+    )
+
+    def objects(**params: str) -> list[dict[str, Any]]:
+        response = site.client.get(
+            f"/taxii2/api/collections/{ALL_COLLECTION_ID}/objects/",
+            params=params,
+            headers={"Accept": TAXII_MEDIA_TYPE, "X-API-Key": site.keys["pro"]},
+        )
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["objects"]
+        return found
+
+    assert {o["type"] for o in objects()} & {"sighting", "opinion"} == set()
+    served = objects(include_sightings="true")
+    kinds = [o["type"] for o in served if o["type"] in {"sighting", "opinion"}]
+    assert sorted(kinds) == ["opinion", "sighting"]
+    assert_stix_clean(
+        {"type": "bundle", "id": "bundle--" + stix_id.split("--")[1], "objects": served}
+    )
+    bad = site.client.get(
+        f"/taxii2/api/collections/{ALL_COLLECTION_ID}/objects/",
+        params={"include_sightings": "maybe"},
+        headers={"Accept": TAXII_MEDIA_TYPE, "X-API-Key": site.keys["pro"]},
+    )
+    assert bad.status_code == 400
