@@ -35,16 +35,30 @@ Decay never changes an indicator's TLP: the default TLP (SPEC §2) comes from th
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 
 from iocfeed.indicators.merge import Merge, Outcome, next_modified
 from iocfeed.indicators.model import Indicator, IocType
 from iocfeed.stix.objects import confidence_score
 
-_MINIMUM_WAIT = timedelta(seconds=1)
+_MINIMUM_WAIT = 1.0  # seconds
 _ROUNDING = 1e-9
+
+
+_FIELDS = tuple(f.name for f in fields(Indicator) if f.init)
+_field_values = operator.attrgetter(*_FIELDS)
+_POSITION = {name: index for index, name in enumerate(_FIELDS)}
+
+
+def _changed(indicator: Indicator, **changes: object) -> Indicator:
+    """``dataclasses.replace`` for the write path: a third of its cost on one version."""
+    values = list(_field_values(indicator))
+    for name, value in changes.items():
+        values[_POSITION[name]] = value
+    return Indicator(*values)
 
 
 def exported_score(indicator: Indicator) -> int:
@@ -68,23 +82,31 @@ class DecayModel:
 
     def score(self, base: float, elapsed: timedelta) -> float:
         """The score ``elapsed`` after ``last_seen``, from ``base``."""
-        if base <= 0:
-            return 0.0
-        if elapsed <= timedelta(0):
-            return float(base)
-        if elapsed >= self.lifetime:
-            return 0.0
-        fraction: float = (elapsed / self.lifetime) ** (1.0 / self.speed)
-        return base * (1.0 - fraction)
+        return self.score_after(base, elapsed.total_seconds())
 
     def time_to(self, base: float, score: float) -> timedelta:
         """How long after ``last_seen`` the score has fallen to ``score`` (the inverse)."""
+        return timedelta(seconds=self.seconds_to(base, score))
+
+    # Seconds as floats on the write path: timedelta arithmetic costs several times more.
+
+    def score_after(self, base: float, seconds: float) -> float:
+        lifetime = self.lifetime.total_seconds()
+        if base <= 0 or seconds >= lifetime:
+            return 0.0
+        if seconds <= 0:
+            return float(base)
+        fraction: float = (seconds / lifetime) ** (1.0 / self.speed)
+        return base * (1.0 - fraction)
+
+    def seconds_to(self, base: float, score: float) -> float:
         if base <= 0 or score >= base:
-            return timedelta(0)
+            return 0.0
+        lifetime = self.lifetime.total_seconds()
         if score <= 0:
-            return self.lifetime
+            return lifetime
         fraction: float = (1.0 - score / base) ** self.speed
-        return self.lifetime * fraction
+        return lifetime * fraction
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,33 +146,37 @@ class DecayPolicy:
         model = self.models.get(indicator.type)
         if model is None:
             return Assessment(base, None, None)
-        elapsed = now - indicator.last_seen
+        last_seen = indicator.last_seen
+        elapsed = (now - last_seen).total_seconds()
         # Rounded up, so the exported integer reaches ``target`` exactly at ``time_to(target)``.
-        score = math.ceil(model.score(base, elapsed) - _ROUNDING)
-        revoke_at = indicator.last_seen + model.time_to(base, model.threshold)
+        score = math.ceil(model.score_after(base, elapsed) - _ROUNDING)
+        to_revocation = model.seconds_to(base, model.threshold)
         shown = score if exported is None else exported
         target = shown - self.step
-        due = (
-            revoke_at
+        to_due = (
+            to_revocation
             if target <= model.threshold
-            else min(revoke_at, indicator.last_seen + model.time_to(base, target))
+            else min(to_revocation, model.seconds_to(base, target))
         )
-        return Assessment(score, revoke_at, max(due, now + _MINIMUM_WAIT))
+        due = max(to_due, elapsed + _MINIMUM_WAIT)
+        return Assessment(
+            score, last_seen + timedelta(seconds=to_revocation), last_seen + timedelta(seconds=due)
+        )
 
     def stamp(self, indicator: Indicator, now: datetime) -> Indicator:
         """``indicator`` (a new version) with its decay fields as of ``now``."""
         if indicator.revoked:
-            return replace(indicator, decay_next=None)
+            return _changed(indicator, decay_next=None)
         found = self.assess(indicator, now)
         if found.revoked_at(now):
-            return replace(
+            return _changed(
                 indicator,
                 score=found.score,
                 decay_until=found.revoke_at,
                 decay_next=None,
                 revoked=True,
             )
-        return replace(
+        return _changed(
             indicator, score=found.score, decay_until=found.revoke_at, decay_next=found.next_due
         )
 
@@ -170,7 +196,7 @@ class DecayPolicy:
             or _apart(found.revoke_at, current.decay_until, self.slack)
         ):
             stamped = self.stamp(current, now)
-            return replace(stamped, modified=next_modified(current.modified, now), date_added=now)
+            return _changed(stamped, modified=next_modified(current.modified, now), date_added=now)
         return None
 
     def retimed(self, current: Indicator, now: datetime) -> datetime | None:

@@ -136,7 +136,10 @@ def parse_sighting(line: int, item: object, now: datetime) -> Sighting:
         raise InvalidIndicator(
             f"type: must be one of {[t.value for t in IocType]}, got {str(type_name)[:50]!r}"
         ) from None
-    canonical = canonicalize(ioc_type, value)
+    try:
+        canonical = canonicalize(ioc_type, value)
+    except InvalidIndicator as error:
+        raise InvalidIndicator(f"value: {error}") from None
     return Sighting(
         line, kind, source, count, first_seen, last_seen, type=ioc_type, value=canonical
     )
