@@ -153,3 +153,19 @@ def test_a_policy_without_models_never_decays() -> None:
     item = new_indicator(ioc(IocType.IPV4, "192.0.2.1"), "i", T0)
     assert DecayPolicy().stamp(item, T0).score == 50
     assert DecayPolicy().moved(DecayPolicy().stamp(item, T0), T0 + 1000 * DAY) is None
+
+
+def test_a_stale_report_does_not_restart_a_revoked_indicator() -> None:
+    old = T0 - 200 * DAY
+    item = ioc(IocType.DOMAIN, "stale.example", first_seen=old, last_seen=old)
+    first = POLICY.rescore(None, Merge(Outcome.ADDED, new_indicator(item, "i1", T0)), T0)
+    assert first.outcome is Outcome.ADDED and first.indicator.revoked
+    again = POLICY.rescore(
+        first.indicator, Merge(Outcome.ADDED, new_indicator(item, "i2", T0)), T0 + DAY
+    )
+    assert again.outcome is Outcome.UNCHANGED and again.indicator is first.indicator
+    fresh = ioc(IocType.DOMAIN, "stale.example", last_seen=T0)
+    restarted = POLICY.rescore(
+        first.indicator, Merge(Outcome.ADDED, new_indicator(fresh, "i3", T0)), T0
+    )
+    assert restarted.outcome is Outcome.ADDED and not restarted.indicator.revoked

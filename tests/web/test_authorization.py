@@ -30,6 +30,7 @@ FIRST_PLAN_WITH = {
     "write:iocs": "Enterprise",
     "admin:keys": "Admin",
     "admin:sources": "Admin",
+    "write:sightings": "Pro",
 }
 
 # Path parameters filled with well-formed values of things that do not exist.

@@ -209,9 +209,11 @@ class DecayPolicy:
     def rescore(self, previous: Indicator | None, result: Merge, now: datetime) -> Merge:
         """Apply decay to what a load made of ``previous`` (its stored current version).
 
-        A new version gets the score of its own ``last_seen``; an unchanged load that moved
-        ``last_seen`` (a re-sighting, a repeated report) becomes a new version when the
-        score or the revocation time moved past ``step`` or ``slack``.
+        A new version gets the score of its own ``last_seen`` (and is stored revoked when that
+        is already past the model's revocation); an unchanged load that moved ``last_seen``
+        (a re-sighting, a repeated report) becomes a new version when the score or the
+        revocation time moved past ``step`` or ``slack``. A stale report of a revoked
+        indicator changes nothing, rather than starting it over only to revoke it again.
         """
         if result.outcome is Outcome.WITHHELD:
             return result
@@ -220,7 +222,18 @@ class DecayPolicy:
                 return result
             moved = self.moved(result.indicator, now)
             return result if moved is None else Merge(Outcome.UPDATED, moved)
-        return Merge(result.outcome, self.stamp(result.indicator, now))
+        stamped = self.stamp(result.indicator, now)
+        if (
+            result.outcome is Outcome.ADDED
+            and previous is not None
+            and previous.revoked
+            and stamped.revoked
+            and not result.indicator.revoked
+        ):
+            # A report of a revoked indicator that decay would revoke again at once (its
+            # last_seen is as old as before) does not start it over as a new object.
+            return Merge(Outcome.UNCHANGED, previous)
+        return Merge(result.outcome, stamped)
 
 
 def _apart(first: datetime | None, second: datetime | None, slack: timedelta) -> bool:
