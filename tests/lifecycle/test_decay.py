@@ -159,11 +159,13 @@ def test_a_stale_report_does_not_restart_a_revoked_indicator() -> None:
     old = T0 - 200 * DAY
     item = ioc(IocType.DOMAIN, "stale.example", first_seen=old, last_seen=old)
     first = POLICY.rescore(None, Merge(Outcome.ADDED, new_indicator(item, "i1", T0)), T0)
-    assert first.outcome is Outcome.ADDED and first.indicator.revoked
-    again = POLICY.rescore(
-        first.indicator, Merge(Outcome.ADDED, new_indicator(item, "i2", T0)), T0 + DAY
-    )
-    assert again.outcome is Outcome.UNCHANGED and again.indicator is first.indicator
+    # A load does not revoke; it leaves the indicator due for the sweep, which does.
+    assert first.outcome is Outcome.ADDED and not first.indicator.revoked
+    assert first.indicator.decay_next == T0
+    revoked = POLICY.moved(first.indicator, T0)
+    assert revoked is not None and revoked.revoked
+    again = POLICY.rescore(revoked, Merge(Outcome.ADDED, new_indicator(item, "i2", T0)), T0 + DAY)
+    assert again.outcome is Outcome.UNCHANGED and again.indicator is revoked
     fresh = ioc(IocType.DOMAIN, "stale.example", last_seen=T0)
     restarted = POLICY.rescore(
         first.indicator, Merge(Outcome.ADDED, new_indicator(fresh, "i3", T0)), T0

@@ -163,18 +163,23 @@ class DecayPolicy:
             score, last_seen + timedelta(seconds=to_revocation), last_seen + timedelta(seconds=due)
         )
 
-    def stamp(self, indicator: Indicator, now: datetime) -> Indicator:
+    def stamp(self, indicator: Indicator, now: datetime, *, revoke: bool = False) -> Indicator:
         """``indicator`` (a new version) with its decay fields as of ``now``."""
         if indicator.revoked:
             return _changed(indicator, decay_next=None)
         found = self.assess(indicator, now)
         if found.revoked_at(now):
+            if revoke:
+                return _changed(
+                    indicator,
+                    score=found.score,
+                    decay_until=found.revoke_at,
+                    decay_next=None,
+                    revoked=True,
+                )
+            # A load never revokes on its own: the decay sweep does, at its next pass.
             return _changed(
-                indicator,
-                score=found.score,
-                decay_until=found.revoke_at,
-                decay_next=None,
-                revoked=True,
+                indicator, score=found.score, decay_until=found.revoke_at, decay_next=now
             )
         return _changed(
             indicator, score=found.score, decay_until=found.revoke_at, decay_next=found.next_due
@@ -195,7 +200,7 @@ class DecayPolicy:
             or abs(found.score - exported) >= self.step
             or _apart(found.revoke_at, current.decay_until, self.slack)
         ):
-            stamped = self.stamp(current, now)
+            stamped = self.stamp(current, now, revoke=True)
             return _changed(stamped, modified=next_modified(current.modified, now), date_added=now)
         return None
 
@@ -209,11 +214,12 @@ class DecayPolicy:
     def rescore(self, previous: Indicator | None, result: Merge, now: datetime) -> Merge:
         """Apply decay to what a load made of ``previous`` (its stored current version).
 
-        A new version gets the score of its own ``last_seen`` (and is stored revoked when that
-        is already past the model's revocation); an unchanged load that moved ``last_seen``
-        (a re-sighting, a repeated report) becomes a new version when the score or the
-        revocation time moved past ``step`` or ``slack``. A stale report of a revoked
-        indicator changes nothing, rather than starting it over only to revoke it again.
+        A new version gets the score of its own ``last_seen`` (and is due for the sweep at
+        once, which revokes it, when that is already past the model's revocation); an
+        unchanged load that moved ``last_seen`` (a re-sighting, a repeated report) becomes a
+        new version when the score or the revocation time moved past ``step`` or ``slack``.
+        A stale report of a revoked indicator changes nothing, rather than starting it over
+        only to revoke it again.
         """
         if result.outcome is Outcome.WITHHELD:
             return result
@@ -227,8 +233,9 @@ class DecayPolicy:
             result.outcome is Outcome.ADDED
             and previous is not None
             and previous.revoked
-            and stamped.revoked
             and not result.indicator.revoked
+            and stamped.decay_until is not None
+            and stamped.decay_until <= now
         ):
             # A report of a revoked indicator that decay would revoke again at once (its
             # last_seen is as old as before) does not start it over as a new object.
