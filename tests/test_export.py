@@ -141,6 +141,7 @@ def test_parameters_for_the_audit_trail() -> None:
         "min_confidence": "medium",
         "max_tlp": "amber+strict",
         "include_flagged": False,
+        "include_sightings": False,
     }
 
 

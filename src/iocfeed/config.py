@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from iocfeed.errors import ConfigurationError
-from iocfeed.indicators.model import Tlp
+from iocfeed.indicators.model import IocType, Tlp
 
 
 class Scope:
@@ -29,6 +29,7 @@ class Scope:
     WEBHOOKS = "write:webhooks"
     STREAM = "read:stream"
     WARNINGLISTS = "admin:warninglists"
+    WRITE_SIGHTINGS = "write:sightings"
 
     ALL: tuple[str, ...] = (
         READ_IOCS,
@@ -40,6 +41,7 @@ class Scope:
         WEBHOOKS,
         STREAM,
         WARNINGLISTS,
+        WRITE_SIGHTINGS,
     )
 
 
@@ -78,7 +80,14 @@ class Plan(BaseModel, frozen=True):
 
 
 _PRO_SCOPES = frozenset(
-    {Scope.READ_IOCS, Scope.READ_STIX, Scope.READ_TAXII, Scope.WEBHOOKS, Scope.STREAM}
+    {
+        Scope.READ_IOCS,
+        Scope.READ_STIX,
+        Scope.READ_TAXII,
+        Scope.WEBHOOKS,
+        Scope.STREAM,
+        Scope.WRITE_SIGHTINGS,
+    }
 )
 
 DEFAULT_PLANS: dict[str, Plan] = {
@@ -112,6 +121,39 @@ DEFAULT_PLANS: dict[str, Plan] = {
         requests_per_minute=None,
         max_tlp=Tlp.RED,
     ),
+}
+
+
+class DecayRule(BaseModel, frozen=True):
+    """How one IOC type's score falls with the time since it was last seen
+    (``iocfeed.lifecycle.decay``: MISP's polynomial, as OpenCTI's decay rules use)."""
+
+    lifetime_days: float = Field(gt=0, description="Days after last_seen when the score is 0.")
+    speed: float = Field(
+        default=1.0,
+        gt=0,
+        description="The curve's speed (MISP's decay_speed): 1 = linear, above 1 falls fast "
+        "then slowly, below 1 slowly then fast.",
+    )
+    threshold: int = Field(
+        default=10, ge=0, le=100, description="Below this score the indicator is revoked."
+    )
+
+
+# In the spirit of OpenCTI's published decay rules: addresses and URLs live for weeks,
+# domains and mailboxes for months, file hashes for a year; CVEs and ATT&CK techniques
+# (absent here) do not decay. Addresses fall fast at first (they are re-assigned), hashes
+# stay high until late (a file's hash does not stop being that file).
+DEFAULT_DECAY_RULES: dict[IocType, DecayRule] = {
+    IocType.IPV4: DecayRule(lifetime_days=30, speed=2.0),
+    IocType.IPV6: DecayRule(lifetime_days=30, speed=2.0),
+    IocType.URL: DecayRule(lifetime_days=60, speed=1.0),
+    IocType.DOMAIN: DecayRule(lifetime_days=180, speed=1.0),
+    IocType.EMAIL: DecayRule(lifetime_days=180, speed=1.0),
+    IocType.MD5: DecayRule(lifetime_days=365, speed=0.5),
+    IocType.SHA1: DecayRule(lifetime_days=365, speed=0.5),
+    IocType.SHA256: DecayRule(lifetime_days=365, speed=0.5),
+    IocType.SHA512: DecayRule(lifetime_days=365, speed=0.5),
 }
 
 # The producer identity's id: a UUIDv4 chosen once and never regenerated (SPEC §2).
@@ -253,6 +295,54 @@ class Settings(BaseSettings):
         default=60.0,
         ge=0,
         description="How often the worker revokes indicators past valid_until; 0 = never.",
+    )
+    decay_rules: dict[IocType, DecayRule] = Field(
+        default_factory=lambda: dict(DEFAULT_DECAY_RULES),
+        description="Decay model per IOC type (config file only); a type left out does not "
+        "decay. See the README for the defaults.",
+    )
+    decay_step: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Publish a new version when decay moves the exported confidence by this "
+        "many points.",
+    )
+    decay_slack_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="... or when a re-sighting moves the predicted revocation (valid_until) "
+        "by this many hours.",
+    )
+    decay_sweep_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How often the worker applies decay (publishes lower scores, revokes); "
+        "0 = never.",
+    )
+    decay_sweep_batch: int = Field(
+        default=1000, ge=1, le=10000, description="Indicators the decay sweep handles per batch."
+    )
+    decay_sweep_max_batches: int = Field(
+        default=100,
+        ge=1,
+        description="Batches per decay sweep at most; the rest waits for the next sweep.",
+    )
+    false_positive_penalty: int = Field(
+        default=25,
+        ge=0,
+        le=100,
+        description="Points each account reporting a false positive takes off the base score.",
+    )
+    false_positive_accounts: int = Field(
+        default=3,
+        ge=1,
+        description="False-positive reports from this many distinct accounts revoke the indicator.",
+    )
+    sightings_named_accounts: list[str] = Field(
+        default_factory=list,
+        description="Accounts that chose to be named in exported sightings; every other "
+        "account's sightings are anonymous.",
     )
     sweep_in_server: bool = Field(
         default=False,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +37,7 @@ import orjson
 from iocfeed.errors import InvalidQuery
 from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 from iocfeed.indicators.query import IndicatorQuery, clamp_to_lookback
+from iocfeed.lifecycle.sightings import Report
 from iocfeed.parameters import parse_limit, parse_time, parse_types
 from iocfeed.stix.bundle import build_objects, join_array, join_bundle, stored_objects_json
 from iocfeed.stix.ids import derived_id
@@ -129,6 +130,7 @@ class ExportRequest:
             "min_confidence": self.min_confidence.value if self.min_confidence else None,
             "max_tlp": self.max_tlp.value if self.max_tlp else None,
             "include_flagged": self.include_flagged,
+            "include_sightings": self.options.include_sightings,
         }
 
 
@@ -263,6 +265,7 @@ def parse_export_request(
     min_confidence: str | Confidence | None = None,
     max_tlp: str | Tlp | None = None,
     include_flagged: bool | str | None = None,
+    include_sightings: bool | str | None = None,
     max_limit: int = MAX_LIMIT,
     default_limit: int = DEFAULT_LIMIT,
 ) -> ExportRequest:
@@ -285,6 +288,7 @@ def parse_export_request(
             include_observables=parse_boolean(
                 include_observables, "include_observables", default=False
             ),
+            include_sightings=parse_boolean(include_sightings, "include_sightings", default=False),
         ),
         tag=parse_tag(tag),
         min_confidence=parse_min_confidence(min_confidence),
@@ -305,6 +309,10 @@ class ExportResult:
     """Hex SHA-256 of everything the output is made of (see the module docstring)."""
     now: datetime
     """When the export was made: indicators past ``valid_until`` then ship no observables."""
+    reports: Sequence[Report] = ()
+    """With ``include_sightings``: the sightings reported on the exported indicators."""
+    named: frozenset[str] = frozenset()
+    """Accounts named in their sightings; every other account's are anonymous."""
 
     @property
     def indicators(self) -> list[Indicator]:
@@ -323,11 +331,25 @@ class ExportResult:
 
     def objects(self) -> list[StixObject]:
         """Every STIX object of the export, in SPEC §2 order."""
-        return build_objects(self.indicators, self.request.options, self.producer, now=self.now)
+        return build_objects(
+            self.indicators,
+            self.request.options,
+            self.producer,
+            now=self.now,
+            reports=self.reports,
+            named=self.named,
+        )
 
     def chunks(self) -> Iterator[bytes]:
         """The export's JSON, a hundred objects per chunk (bundle or bare array)."""
-        objects = stored_objects_json(self.rows, self.request.options, self.producer, now=self.now)
+        objects = stored_objects_json(
+            self.rows,
+            self.request.options,
+            self.producer,
+            now=self.now,
+            reports=self.reports,
+            named=self.named,
+        )
         if self.request.format is ExportFormat.OBJECTS:
             return join_array(objects)
         return join_bundle(objects, self.bundle_id)
@@ -338,6 +360,9 @@ def fingerprint(
     request: ExportRequest,
     producer: Producer,
     now: datetime,
+    *,
+    reports: Sequence[Report] = (),
+    named: frozenset[str] = frozenset(),
 ) -> str:
     """The strong ETag of an export made at ``now``: hex SHA-256 over what its bytes are
     made of, including which rows are withdrawn (they ship without observables).
@@ -364,7 +389,11 @@ def fingerprint(
     parts = [
         (row.stix_id, row.modified_us, row.last_seen_us, row.withdrawn(now_us)) for row in rows
     ]
-    return hashlib.sha256(orjson.dumps([head, parts])).hexdigest()
+    if not options.include_sightings:
+        return hashlib.sha256(orjson.dumps([head, parts])).hexdigest()
+    # Reports never change once stored; which exist, and who is named, is what can.
+    sightings = [report.object_id for report in reports]
+    return hashlib.sha256(orjson.dumps([head, parts, sightings, sorted(named)])).hexdigest()
 
 
 def run_export(
@@ -375,17 +404,27 @@ def run_export(
     max_tlp: Tlp,
     lookback_start: datetime | None,
     now: datetime,
+    reports_of: Callable[[Iterable[str]], Sequence[Report]] | None = None,
+    named: frozenset[str] = frozenset(),
 ) -> ExportResult:
     """Read the export's rows for a caller who may see up to ``max_tlp`` back to
-    ``lookback_start`` (SPEC §4), and fingerprint them; nothing is built yet."""
+    ``lookback_start`` (SPEC §4), and fingerprint them; nothing is built yet.
+
+    With ``include_sightings``, ``reports_of`` reads the sightings of the exported
+    indicators (at most a bounded number); accounts in ``named`` are named in them."""
     query = request.query(plan_max_tlp=max_tlp, lookback_start=lookback_start)
     effective_since = query.modified_since
     page = search.objects_newest_first(query, limit=request.limit, after=None, now=now)
+    reports: Sequence[Report] = ()
+    if request.options.include_sightings and reports_of is not None:
+        reports = reports_of(item.stix_id for item in page.items)
     return ExportResult(
         request=request,
         producer=producer,
         effective_since=effective_since,
         rows=page.items,
-        etag=fingerprint(page.items, request, producer, now),
+        etag=fingerprint(page.items, request, producer, now, reports=reports, named=named),
         now=now,
+        reports=reports,
+        named=named,
     )

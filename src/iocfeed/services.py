@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -16,12 +17,14 @@ from iocfeed.auth.ratelimit import (
 from iocfeed.clock import Clock, SystemClock
 from iocfeed.config import Settings
 from iocfeed.indicators.cursor import CursorCodec
+from iocfeed.lifecycle.decay import DecayModel, DecayPolicy
+from iocfeed.lifecycle.sightings import SightingPolicy
 from iocfeed.portal.accounts import Accounts
 from iocfeed.portal.health import Health
 from iocfeed.portal.metering import DatabaseSink, RedisSink, UsageMeter, UsageSink
 from iocfeed.portal.people import People
 from iocfeed.portal.usage import Usage
-from iocfeed.stix.ids import new_stix_id
+from iocfeed.stix.ids import new_object_id, new_stix_id
 from iocfeed.stix.objects import Producer
 from iocfeed.store.accounts import AccountStore
 from iocfeed.store.audit import AuditLog
@@ -35,6 +38,7 @@ from iocfeed.store.ratelimits import DatabaseCounters
 from iocfeed.store.replicas import ReadRouting
 from iocfeed.store.search import IndicatorSearch
 from iocfeed.store.secrets import shared_secret
+from iocfeed.store.sightings import SightingStore
 from iocfeed.store.sources import SourceStore
 from iocfeed.store.stats import StoreStats
 from iocfeed.store.statuses import StatusStore
@@ -87,6 +91,7 @@ class Services:
     clock: Clock
     engine: Engine
     indicators: IndicatorStore
+    sightings: SightingStore
     search: IndicatorSearch
     reads: ReadRouting
     keys: KeyStore
@@ -115,6 +120,22 @@ class Services:
             replica.dispose()
         if self.redis is not None:
             self.redis.client.close()
+
+
+def decay_policy(settings: Settings) -> DecayPolicy:
+    """The decay models and publication rule the settings declare."""
+    return DecayPolicy(
+        models={
+            ioc_type: DecayModel(
+                lifetime=timedelta(days=rule.lifetime_days),
+                speed=rule.speed,
+                threshold=rule.threshold,
+            )
+            for ioc_type, rule in settings.decay_rules.items()
+        },
+        step=settings.decay_step,
+        slack=timedelta(hours=settings.decay_slack_hours),
+    )
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -147,6 +168,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         FailoverCounters(redis, database_counters) if redis else database_counters
     )
     clock = clock or SystemClock()
+    indicators = IndicatorStore(engine, new_stix_id, decay_policy(settings))
     keys, audit, account_store = KeyStore(engine), AuditLog(engine), AccountStore(engine)
     usage_store = UsageStore(engine)
     database_sink = DatabaseSink(usage_store, keys)
@@ -160,6 +182,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock=clock,
         engine=engine,
         indicators=indicators,
+        sightings=SightingStore(
+            indicators,
+            SightingPolicy(
+                penalty=settings.false_positive_penalty,
+                revoke_accounts=settings.false_positive_accounts,
+            ),
+            new_object_id,
+        ),
         search=search,
         reads=reads,
         keys=keys,

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from iocfeed.errors import Forbidden, NotFound
+from iocfeed.export import parse_boolean
 from iocfeed.formats.stixbundle import records_from_objects
 from iocfeed.indicators.merge import Outcome, Writer
 from iocfeed.indicators.model import IndicatorInput, IocType, Rejected, Tlp
@@ -34,7 +35,9 @@ from iocfeed.indicators.query import IndicatorQuery, Keyset
 from iocfeed.ingest import validate
 from iocfeed.services import Services
 from iocfeed.stix.ids import SDO_TYPE
-from iocfeed.stix.objects import ExportOptions
+from iocfeed.stix.markings import marking_id
+from iocfeed.stix.objects import ExportOptions, object_tlp
+from iocfeed.stix.sightings import report_objects
 from iocfeed.stix.stored import StoredObject
 from iocfeed.stix.timestamps import stix_timestamp
 from iocfeed.taxii import collections, resources
@@ -118,14 +121,24 @@ class TaxiiService:
 
     def objects(self, request: ObjectsRequest, params: Params) -> Reply:
         """Get Objects (§5.4): an envelope of whole objects."""
+        sightings = _include_sightings(params)
         page = self._select(request, params, Endpoint.OBJECTS)
-        return Reply(self._envelope(page), page.headers(), len(page.references) + len(page.items))
+        return Reply(
+            self._envelope(page, sightings=sightings),
+            page.headers(),
+            len(page.references) + len(page.items),
+        )
 
     def object(self, request: ObjectsRequest, params: Params, object_id: str) -> Reply:
         """Get an Object (§5.6): its selected versions; 404 when the collection has none."""
+        sightings = _include_sightings(params)
         page = self._select(request, params, Endpoint.OBJECT)
         self._found(page, request, object_id)
-        return Reply(self._envelope(page), page.headers(), len(page.references) + len(page.items))
+        return Reply(
+            self._envelope(page, sightings=sightings),
+            page.headers(),
+            len(page.references) + len(page.items),
+        )
 
     def manifest(self, request: ObjectsRequest, params: Params) -> Reply:
         """Get Object Manifests (§5.3): one record per selected version."""
@@ -183,11 +196,25 @@ class TaxiiService:
         """
         return replace(request.query, as_of=None) if request.after is None else request.query
 
-    def _envelope(self, page: _Selection) -> bytes:
+    def _envelope(self, page: _Selection, *, sightings: bool = False) -> bytes:
         creator = self.services.producer.identity_id
         objects = [reference.json for reference in page.references]
         objects += [item.served(OPTIONS, creator) for item in page.items]
+        if sightings and page.items:
+            objects += [orjson.dumps(obj) for obj in self._reports(page.items)]
         return resources.envelope_bytes(objects, page.more, page.next_token)
+
+    def _reports(self, items: Sequence[StoredObject]) -> list[Any]:
+        """The sightings and opinions of the page's indicators (``include_sightings``), after
+        its objects: each once per page, however many versions of its indicator it holds."""
+        built = self.services
+        markings = {
+            item.stix_id: marking_id(object_tlp(item, OPTIONS), OPTIONS.tlp_version)
+            for item in items
+        }
+        reports = built.sightings.of(markings)
+        named = frozenset(built.settings.sightings_named_accounts)
+        return report_objects(reports, markings, built.producer.identity_id, named)
 
     @staticmethod
     def _found(page: _Selection, request: ObjectsRequest, object_id: str) -> None:
@@ -315,6 +342,12 @@ class TaxiiService:
         if found is None:
             raise NotFound(f"No status {status_id!r}")
         return found
+
+
+def _include_sightings(params: Params) -> bool:
+    """The ``include_sightings`` switch (not TAXII's own: iocfeed's, as on the export)."""
+    values = params.get("include_sightings") or []
+    return parse_boolean(values[-1] if values else None, "include_sightings", default=False)
 
 
 def _shape_problem(obj: Any) -> str | None:

@@ -20,7 +20,7 @@ RFC3339_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 FIELDS = {
     "type", "value", "stix_id", "confidence", "tags", "techniques", "description", "source",
     "tlp", "effective_tlp", "first_seen", "last_seen", "valid_until", "revoked", "created",
-    "modified", "warninglists",
+    "modified", "warninglists", "score", "sightings",
 }  # fmt: skip
 
 DAY = timedelta(days=1)
@@ -123,6 +123,7 @@ def test_an_indicator_as_json(catalogue: Site) -> None:
     assert (item["tags"], item["techniques"]) == (["phishing"], ["T1566.001"])
     assert (item["description"], item["source"]) == ("Qakbot loader domain", "osint-feed")
     assert item["valid_until"] is None and item["revoked"] is False
+    assert item["score"] == 50 and item["sightings"] == {"hit": 0, "false-positive": 0}
     for name in ("first_seen", "last_seen", "created", "modified"):
         assert RFC3339_Z.fullmatch(item[name]), item[name]
     assert item["modified"] == timestamp(NOW - 4 * DAY)

@@ -38,6 +38,7 @@ FIRST_PLAN_WITH = {
     "write:webhooks": "Pro",
     "read:stream": "Pro",
     "admin:warninglists": "Admin",
+    "write:sightings": "Pro",
 }
 
 # Path parameters filled with well-formed values of things that do not exist.

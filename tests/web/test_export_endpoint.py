@@ -500,7 +500,7 @@ def test_openapi_documents_every_parameter(shared: Site) -> None:
     assert set(documented) == {
         "type", "since", "source", "limit", "format", "include_identity", "include_markings", "tlp",
         "include_observables", "tlp_version", "tag", "min_confidence", "max_tlp",
-        "include_flagged",
+        "include_flagged", "include_sightings",
     }  # fmt: skip
     assert all(p["description"] for p in documented.values())
     assert "Capped at 1000 per request" in documented["limit"]["description"]

@@ -173,5 +173,9 @@ def merge(
 def revoke(current: Indicator, now: datetime) -> Indicator:
     """The version that withdraws ``current`` (SPEC §1: removal publishes ``revoked: true``)."""
     return replace(
-        current, revoked=True, modified=next_modified(current.modified, now), date_added=now
+        current,
+        revoked=True,
+        modified=next_modified(current.modified, now),
+        date_added=now,
+        decay_next=None,
     )

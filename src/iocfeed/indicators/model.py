@@ -128,15 +128,34 @@ class Indicator:
     modified: datetime
     date_added: datetime
     seq: int = field(default=0, compare=False)
+    score: int | None = None
+    """The STIX ``confidence`` this version exports (``lifecycle.decay``); ``None``: the
+    confidence's fixed integer."""
+    penalty: int = 0
+    """Points false-positive reports took off the base score (``lifecycle.sightings``)."""
+    decay_until: datetime | None = None
+    """When the decay model revokes the indicator; exported as ``valid_until`` if earlier."""
+    decay_next: datetime | None = None
+    """When the decay sweep should look at this version again; ``None``: never."""
 
     @property
     def effective_tlp(self) -> Tlp:
-        """SPEC §4: the operator's TLP, else the one the confidence gives."""
+        """SPEC §4: the operator's TLP, else the one the confidence gives (never the score)."""
         return self.tlp if self.tlp is not None else TLP_BY_CONFIDENCE[self.confidence]
 
+    @property
+    def expires(self) -> datetime | None:
+        """The earlier of the stated ``valid_until`` and the decay model's revocation."""
+        if self.decay_until is None:
+            return self.valid_until
+        if self.valid_until is None:
+            return self.decay_until
+        return min(self.valid_until, self.decay_until)
+
     def withdrawn(self, now: datetime) -> bool:
-        """Revoked, or past ``valid_until`` at ``now`` (the expiry sweep revokes it soon)."""
-        return self.revoked or (self.valid_until is not None and self.valid_until <= now)
+        """Revoked, or past its expiry at ``now`` (a sweep revokes it soon)."""
+        expires = self.expires
+        return self.revoked or (expires is not None and expires <= now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
+from iocfeed.lifecycle.sightings import Report
 from iocfeed.stix.markings import marking_definition, marking_id
 from iocfeed.stix.objects import (
     SCO_TYPE,
@@ -22,6 +23,7 @@ from iocfeed.stix.objects import (
     object_tlp,
     relationship,
 )
+from iocfeed.stix.sightings import report_objects
 from iocfeed.stix.stored import StoredObject, splice
 
 CHUNK_SIZE = 100  # objects per ``orjson.dumps`` call and per yielded chunk
@@ -38,6 +40,8 @@ def build_objects(
     producer: Producer,
     *,
     now: datetime,
+    reports: Sequence[Report] = (),
+    named: frozenset[str] = frozenset(),
 ) -> list[StixObject]:
     """Every object of an export made at ``now``, in SPEC §2 order.
 
@@ -46,7 +50,8 @@ def build_objects(
     caller passes them newest ``modified`` first), then with ``include_observables`` the
     SCOs, observed-data and ``based-on`` relationships, and last the ``indicates``
     relationships from indicators to the attack-patterns of their techniques that are in
-    ``indicators`` too.
+    ``indicators`` too, and last, with ``include_sightings``, the sightings and opinions of
+    ``reports`` (``stix.sightings``; accounts in ``named`` are named, the rest anonymous).
 
     An indicator that is withdrawn (revoked, or past ``valid_until`` at ``now``) ships
     without observables: its revoked version tells a consumer that reads patterns to stop
@@ -76,6 +81,12 @@ def build_objects(
                         seen.add(obj["id"])
                         objects.append(obj)
     objects.extend(_indicates(indicators, tlps, markings, creator))
+    if options.include_sightings and reports:
+        by_id = {
+            indicator.stix_id: markings[tlp]
+            for indicator, tlp in zip(indicators, tlps, strict=True)
+        }
+        objects.extend(report_objects(reports, by_id, creator, named))
     return objects
 
 
@@ -113,6 +124,8 @@ def stored_objects_json(
     producer: Producer,
     *,
     now: datetime,
+    reports: Sequence[Report] = (),
+    named: frozenset[str] = frozenset(),
 ) -> Iterator[bytes]:
     """``build_objects`` for stored versions, each object already JSON, in the same order.
 
@@ -158,6 +171,10 @@ def stored_objects_json(
         indicators = [indicator for indicator, _ in linked]
         linked_tlps = [tlp for _, tlp in linked]
         for obj in _indicates(indicators, linked_tlps, markings, creator):
+            yield orjson.dumps(obj)
+    if options.include_sightings and reports:
+        by_id = {row.stix_id: markings[tlp] for row, tlp in zip(rows, tlps, strict=True)}
+        for obj in report_objects(reports, by_id, creator, named):
             yield orjson.dumps(obj)
 
 

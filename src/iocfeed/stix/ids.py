@@ -81,6 +81,11 @@ def new_stix_id(ioc_type: IocType) -> str:
     return f"{SDO_TYPE[ioc_type]}--{_uuids.next()}"
 
 
+def new_object_id(object_type: str) -> str:
+    """A fresh ``<object_type>--<uuid4>`` for an object stored once, such as a sighting."""
+    return f"{object_type}--{_uuids.next()}"
+
+
 def sco_id(sco_type: str, value_properties: Mapping[str, Any]) -> str:
     """The deterministic id of an SCO (STIX 2.1 §2.9).
 

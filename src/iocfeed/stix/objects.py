@@ -100,6 +100,7 @@ class ExportOptions:
     tlp: Tlp | None = None
     tlp_version: int = 2
     include_observables: bool = False
+    include_sightings: bool = False
 
     def __post_init__(self) -> None:
         if self.tlp_version not in TLP_VERSIONS:
@@ -221,7 +222,8 @@ def _common(indicator: Indicator, creator: str | None) -> StixObject:
     labels = [tag for tag in indicator.tags if tag.strip()]
     if labels:
         sdo["labels"] = labels
-    sdo["confidence"] = confidence_score[indicator.confidence]
+    score = indicator.score
+    sdo["confidence"] = score if score is not None else confidence_score[indicator.confidence]
     return sdo
 
 
@@ -252,8 +254,9 @@ def _indicator(sdo: StixObject, indicator: Indicator) -> None:
     sdo["pattern_version"] = "2.1"
     valid_from = to_milliseconds(indicator.first_seen)
     sdo["valid_from"] = stix_timestamp(valid_from)
-    if indicator.valid_until is not None:
-        sdo["valid_until"] = stix_timestamp(_valid_until(valid_from, indicator.valid_until))
+    expires = indicator.expires
+    if expires is not None:
+        sdo["valid_until"] = stix_timestamp(_valid_until(valid_from, expires))
     phases = _kill_chain_phases(indicator.techniques)
     if phases:
         sdo["kill_chain_phases"] = [

@@ -18,15 +18,16 @@ import functools
 import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, or_, select, update
 
 from iocfeed.errors import NotFound
 from iocfeed.indicators.merge import Merge, Outcome, Writer, merge, revoke
 from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Tlp
+from iocfeed.lifecycle.decay import DecayPolicy
 from iocfeed.stix.stored import stored_json
 from iocfeed.store import bulk
 from iocfeed.store.rows import from_us, indicator_to_row, row_to_indicator, to_us
@@ -56,7 +57,7 @@ class _DateAddedClock:
 
 
 @dataclass(slots=True)
-class _Current:
+class CurrentVersion:
     """The latest version of one ``(type, value)`` while a batch is being merged."""
 
     indicator: Indicator
@@ -65,7 +66,7 @@ class _Current:
     row: dict[str, Any] | None  # the pending row to insert, when seq is None
 
     @classmethod
-    def stored(cls, indicator: Indicator, seq: int) -> _Current:
+    def stored(cls, indicator: Indicator, seq: int) -> CurrentVersion:
         return cls(indicator, to_us(indicator.modified), seq, None)
 
 
@@ -82,7 +83,8 @@ def lock_write_clock(connection: Connection, now: datetime) -> _DateAddedClock:
     return _DateAddedClock(last, to_us(now))
 
 
-def _save_clock(connection: Connection, clock: _DateAddedClock) -> None:
+def save_write_clock(connection: Connection, clock: _DateAddedClock) -> None:
+    """Keep the last ``date_added`` this transaction handed out (see ``lock_write_clock``)."""
     connection.execute(
         update(write_clock).where(write_clock.c.id == 1).values(last_date_added=clock.last)
     )
@@ -132,12 +134,26 @@ class Loaded:
         return shadow.outcome if shadow is not None else self.outcomes[number]
 
 
+@dataclass(slots=True)
+class DecaySweep:
+    """What one decay sweep did."""
+
+    published: int = 0
+    """New versions with a lower score (and the same ``valid_until``)."""
+    revoked: int = 0
+    batches: int = 0
+
+
 class IndicatorStore:
     """Loads, revokes and expires indicators; reads live in ``store.search``."""
 
-    def __init__(self, engine: Engine, new_stix_id: NewStixId) -> None:
+    def __init__(
+        self, engine: Engine, new_stix_id: NewStixId, decay: DecayPolicy | None = None
+    ) -> None:
         self.engine = engine
         self._new_stix_id = new_stix_id
+        self.decay = decay
+        """How scores fall with time (``lifecycle.decay``); ``None``: they do not."""
 
     def write(
         self,
@@ -187,16 +203,22 @@ class IndicatorStore:
         with self.engine.begin() as connection:
             clock = lock_write_clock(connection, now)
             stored = current_versions(connection, {(i.type, i.value) for i in inputs})
-            state = {key: _Current.stored(ind, seq) for key, (ind, seq) in stored.items()}
-            writes = _BatchWrites(submitted=submitted)
+            state = {key: CurrentVersion.stored(ind, seq) for key, (ind, seq) in stored.items()}
+            writes = BatchWrites(submitted=submitted)
             outcomes = []
             withheld: list[int] = []
-            for number, incoming in enumerate(inputs):
-                key = (incoming.type, incoming.value)
+            decay = self.decay
+            for number, stated in enumerate(inputs):
+                key = (stated.type, stated.value)
                 current = state.get(key)
-                result = merge(
-                    current.indicator if current else None, incoming, now, new_id, ceiling=ceiling
-                )
+                previous = current.indicator if current else None
+                incoming = stated
+                if decay is not None and previous is not None and stated.last_seen is None:
+                    # A report that states no time is a sighting now: it restarts the decay.
+                    incoming = replace(stated, last_seen=max(now, stated.first_seen or now))
+                result = merge(previous, incoming, now, new_id, ceiling=ceiling)
+                if decay is not None:
+                    result = decay.rescore(previous, result, now)
                 outcomes.append(result.outcome)
                 if result.outcome is Outcome.WITHHELD:
                     withheld.append(number)
@@ -210,7 +232,7 @@ class IndicatorStore:
                 )
                 answers = dict(zip(withheld, shadowed, strict=True))
             writes.flush(connection)
-            _save_clock(connection, clock)
+            save_write_clock(connection, clock)
         return Loaded(outcomes, answers)
 
     def refresh_statistics(self) -> None:
@@ -235,14 +257,14 @@ class IndicatorStore:
             indicator, seq = stored
             if indicator.revoked:
                 return indicator
-            writes = _BatchWrites()
+            writes = BatchWrites()
             writes.add(
-                _Current.stored(indicator, seq),
+                CurrentVersion.stored(indicator, seq),
                 Merge(Outcome.UPDATED, revoke(indicator, now)),
                 clock,
             )
             writes.flush(connection)
-            _save_clock(connection, clock)
+            save_write_clock(connection, clock)
             return current_versions(connection, [(ioc_type, value)])[(ioc_type, value)][0]
 
     def current_after(self, after_seq: int, limit: int) -> list[Indicator]:
@@ -272,17 +294,86 @@ class IndicatorStore:
         changed = 0
         with self.engine.begin() as connection:
             clock = lock_write_clock(connection, now)
-            writes = _BatchWrites()
+            writes = BatchWrites()
             for indicator, seq in current_versions(connection, keys).values():
                 if indicator.revoked:
                     continue
                 new = change(indicator, now)
                 if new is not None:
-                    writes.add(_Current.stored(indicator, seq), Merge(Outcome.UPDATED, new), clock)
+                    writes.add(
+                        CurrentVersion.stored(indicator, seq), Merge(Outcome.UPDATED, new), clock
+                    )
                     changed += 1
             writes.flush(connection)
-            _save_clock(connection, clock)
+            save_write_clock(connection, clock)
         return changed
+
+    def decay_due(
+        self, now: datetime, *, batch_size: int = 1000, max_batches: int = 100
+    ) -> DecaySweep:
+        """Publish what decay has changed by ``now``: lower scores and revocations.
+
+        Walks the current versions whose ``decay_next`` has come, oldest first, keyset-paged
+        on ``(decay_next, seq)`` and at most ``max_batches`` batches per call (the rest waits
+        for the next sweep). As ``expire_due`` does, it finds candidates without the write
+        lock and re-reads them under it. A version whose exported score is still within
+        ``step`` only gets a later ``decay_next``, in place; no new version.
+        """
+        swept = DecaySweep()
+        policy = self.decay
+        if policy is None:
+            return swept
+        due = to_us(now)
+        after: tuple[int, int] = (-1, -1)
+        for _ in range(max_batches):
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(versions.c.decay_next, versions.c.seq, versions.c.type, versions.c.value)
+                    .where(
+                        versions.c.superseded_at.is_(None),
+                        versions.c.decay_next <= due,
+                        or_(
+                            versions.c.decay_next > after[0],
+                            and_(versions.c.decay_next == after[0], versions.c.seq > after[1]),
+                        ),
+                    )
+                    .order_by(versions.c.decay_next, versions.c.seq)
+                    .limit(batch_size)
+                ).all()
+            if not rows:
+                break
+            after = (rows[-1].decay_next, rows[-1].seq)
+            with self.engine.begin() as connection:
+                clock = lock_write_clock(connection, now)
+                current = current_versions(connection, [(IocType(r.type), r.value) for r in rows])
+                writes = BatchWrites()
+                retimed: list[dict[str, Any]] = []
+                for indicator, seq in current.values():
+                    if indicator.decay_next is None or indicator.decay_next > now:
+                        continue  # changed since it was found
+                    moved = policy.moved(indicator, now)
+                    if moved is not None:
+                        writes.add(
+                            CurrentVersion.stored(indicator, seq),
+                            Merge(Outcome.UPDATED, moved),
+                            clock,
+                        )
+                        swept.revoked += moved.revoked
+                        swept.published += not moved.revoked
+                        continue
+                    later = policy.retimed(indicator, now)
+                    retimed.append({"b_seq": seq, "b_next": to_us(later) if later else None})
+                writes.flush(connection)
+                if retimed:
+                    connection.execute(
+                        update(versions)
+                        .where(versions.c.seq == bindparam("b_seq"))
+                        .values(decay_next=bindparam("b_next")),
+                        retimed,
+                    )
+                save_write_clock(connection, clock)
+            swept.batches += 1
+        return swept
 
     def expire_due(self, now: datetime, batch_size: int = 5000) -> int:
         """Revoke every live indicator whose ``valid_until`` has passed (SPEC §1).
@@ -308,18 +399,18 @@ class IndicatorStore:
             with self.engine.begin() as connection:
                 clock = lock_write_clock(connection, now)
                 current = current_versions(connection, [(IocType(t), v) for t, v in keys])
-                writes = _BatchWrites()
+                writes = BatchWrites()
                 for indicator, seq in current.values():
                     still_due = indicator.valid_until is not None and indicator.valid_until <= now
                     if still_due and not indicator.revoked:
                         writes.add(
-                            _Current.stored(indicator, seq),
+                            CurrentVersion.stored(indicator, seq),
                             Merge(Outcome.UPDATED, revoke(indicator, now)),
                             clock,
                         )
                         expired += 1
                 writes.flush(connection)
-                _save_clock(connection, clock)
+                save_write_clock(connection, clock)
 
 
 _INSERT_COLUMNS = tuple(column.name for column in versions.columns if column.name != "seq")
@@ -336,7 +427,7 @@ def _insert_statement(paramstyle: str) -> str:
     )
 
 
-class _BatchWrites:
+class BatchWrites:
     """The statements one batch will run, collected so each runs once as an executemany.
 
     When a new version changes its indicator's TLP rank, every earlier version of the
@@ -353,7 +444,9 @@ class _BatchWrites:
         # Per (type, value) whose TLP rank changed: the STIX ids to re-rank, the final rank.
         self.reranked: dict[tuple[str, str], tuple[set[str], int]] = {}
 
-    def add(self, current: _Current | None, result: Merge, clock: _DateAddedClock) -> _Current:
+    def add(
+        self, current: CurrentVersion | None, result: Merge, clock: _DateAddedClock
+    ) -> CurrentVersion:
         indicator = result.indicator
         if result.outcome is Outcome.UNCHANGED:
             assert current is not None
@@ -362,7 +455,7 @@ class _BatchWrites:
                 current.indicator.source,
             ):
                 self._touch(current, indicator)
-            return _Current(indicator, current.modified, current.seq, current.row)
+            return CurrentVersion(indicator, current.modified, current.seq, current.row)
         date_added = clock.tick()
         modified = date_added - date_added % 1000
         same_object = current is not None and current.indicator.stix_id == indicator.stix_id
@@ -389,9 +482,9 @@ class _BatchWrites:
             indicator, created=from_us(row["created"]), modified=from_us(modified)
         )
         self.inserts.append(row)
-        return _Current(indicator, modified, None, row)
+        return CurrentVersion(indicator, modified, None, row)
 
-    def _rerank(self, current: _Current, row: dict[str, Any]) -> None:
+    def _rerank(self, current: CurrentVersion, row: dict[str, Any]) -> None:
         key = (row["type"], row["value"])
         known = self.reranked.get(key)
         if known is not None:
@@ -406,7 +499,7 @@ class _BatchWrites:
         if before != row["tlp_rank"]:
             self.reranked[key] = ({current.indicator.stix_id, row["stix_id"]}, row["tlp_rank"])
 
-    def _touch(self, current: _Current, indicator: Indicator) -> None:
+    def _touch(self, current: CurrentVersion, indicator: Indicator) -> None:
         changes = {"last_seen": to_us(indicator.last_seen), "source": indicator.source}
         if current.row is not None:
             current.row.update(changes)

@@ -23,6 +23,8 @@ _MICROSECOND = timedelta(microseconds=1)
 
 EXPIRY_SWEEP = "expiry"
 """The lease of the sweep that revokes indicators past ``valid_until``."""
+DECAY_SWEEP = "decay"
+"""The lease of the sweep that publishes decayed scores and revokes decayed indicators."""
 
 
 class SweepLeases:

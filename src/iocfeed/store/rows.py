@@ -79,6 +79,10 @@ def indicator_to_row(indicator: Indicator) -> dict[str, Any]:
         "created": to_us(indicator.created),
         "modified": to_us(indicator.modified),
         "date_added": to_us(indicator.date_added),
+        "score": indicator.score,
+        "penalty": indicator.penalty,
+        "decay_until": to_us(indicator.decay_until) if indicator.decay_until is not None else None,
+        "decay_next": to_us(indicator.decay_next) if indicator.decay_next is not None else None,
     }
 
 
@@ -113,6 +117,10 @@ def row_to_indicator(row: Sequence[Any]) -> Indicator:
         _access_rank,
         _submitted,
         _flagged,
+        score,
+        penalty,
+        decay_until,
+        decay_next,
     ) = row
     return Indicator(
         stix_id=stix_id,
@@ -132,4 +140,10 @@ def row_to_indicator(row: Sequence[Any]) -> Indicator:
         modified=_EPOCH + timedelta(microseconds=modified),
         date_added=_EPOCH + timedelta(microseconds=date_added),
         seq=seq,
+        score=score,
+        penalty=penalty or 0,
+        decay_until=(
+            _EPOCH + timedelta(microseconds=decay_until) if decay_until is not None else None
+        ),
+        decay_next=_EPOCH + timedelta(microseconds=decay_next) if decay_next is not None else None,
     )

@@ -79,6 +79,16 @@ indicator_versions = Table(
         server_default=false(),
         comment=("tagged warninglist:<name> by a flag list; kept out of exports unless asked"),
     ),
+    Column("score", SmallInteger, nullable=True, comment="exported STIX confidence; NULL = fixed"),
+    Column(
+        "penalty",
+        SmallInteger,
+        nullable=False,
+        server_default="0",
+        comment="points false-positive reports took off the base score",
+    ),
+    Column("decay_until", BigInteger, nullable=True, comment="when decay revokes it"),
+    Column("decay_next", BigInteger, nullable=True, comment="when the decay sweep looks again"),
     Column(
         "stix_json",
         LargeBinary,
@@ -115,6 +125,13 @@ Index(
     indicator_versions.c.date_added,
     sqlite_where=_SUBMITTED,
     postgresql_where=_SUBMITTED,
+)
+# The decay sweep's queue: current versions by the time decay next needs to look at them.
+Index(
+    "ix_indicator_versions_decay_next",
+    indicator_versions.c.decay_next,
+    sqlite_where=_CURRENT,
+    postgresql_where=_CURRENT,
 )
 Index(
     "ix_indicator_versions_stix_id",
@@ -468,4 +485,30 @@ warninglists = Table(
     ),
     Column("updated", BigInteger, nullable=False),
     Column("recheck_due", BigInteger, nullable=True, comment="when a re-check was asked"),
+)
+# Sightings consumers report back (``POST /api/v1/sightings``): a hit becomes a STIX
+# sighting, a false positive a STIX opinion; ``object_id`` is that object's id.
+sightings = Table(
+    "sightings",
+    metadata,
+    Column("seq", RowId, primary_key=True, autoincrement=True),
+    Column("object_id", String(80), nullable=False),
+    Column("stix_id", String(80), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("account_id", BigInteger, nullable=False, comment="the reporting account"),
+    Column("key_id", String(32), nullable=True),
+    Column("count", Integer, nullable=False),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+)
+Index("uq_sightings_object_id", sightings.c.object_id, unique=True)
+Index(
+    "ix_sightings_stix_id_kind_account_id",
+    sightings.c.stix_id,
+    sightings.c.kind,
+    sightings.c.account_id,
 )

@@ -96,6 +96,10 @@ def _stored_object(row: Sequence[Any]) -> StoredObject:
         _access_rank,
         _submitted,
         _flagged,
+        _score,
+        _penalty,
+        _decay_until,
+        _decay_next,
         stored,
     ) = row
     if stored is None:

@@ -216,9 +216,11 @@ def search(
         next_url = str(request.url.include_query_params(**{params.CURSOR: token}))
     headers = {EFFECTIVE_SINCE: timestamp(effective_since)} if effective_since else None
     lists = built.warninglists.matcher()
+    counts = built.sightings.counts(item.stix_id for item in page.items)
     body = {
         "items": [
-            indicator_body(item, lists.check(item.type, item.value).matched) for item in page.items
+            indicator_body(item, counts[item.stix_id], lists.check(item.type, item.value).matched)
+            for item in page.items
         ],
         "next": next_url,
     }
@@ -266,7 +268,13 @@ def lookup(
     built = services(request)
     found = _visible(built, principal, type, value)
     served(request, 1)
-    return json_response(indicator_body(found, built.warninglists.names_for(found)))
+    return json_response(
+        indicator_body(
+            found,
+            built.sightings.counts([found.stix_id])[found.stix_id],
+            built.warninglists.names_for(found),
+        )
+    )
 
 
 @router.delete(
@@ -299,7 +307,13 @@ def revoke(
         result_count=1,
         now=now,
     )
-    return json_response(indicator_body(revoked, built.warninglists.names_for(revoked)))
+    return json_response(
+        indicator_body(
+            revoked,
+            built.sightings.counts([revoked.stix_id])[revoked.stix_id],
+            built.warninglists.names_for(revoked),
+        )
+    )
 
 
 # --- bulk upsert ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from iocfeed.clock import Clock
 from iocfeed.config import Settings, load_settings
 from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
-from iocfeed.sweeps import holder_name, sweep_expired
+from iocfeed.sweeps import holder_name, sweep_decayed, sweep_expired
 from iocfeed.web import (
     api,
     export,
@@ -23,6 +23,7 @@ from iocfeed.web import (
     keys,
     ops,
     pushers,
+    sightings,
     sources,
     stream,
     taxii,
@@ -74,6 +75,19 @@ async def _sweep_expired(built: Services) -> None:
         await asyncio.sleep(pause)
 
 
+async def _sweep_decayed(built: Services) -> None:
+    """Apply decay periodically (``lifecycle.decay``): only with ``sweep_in_server``; the
+    lease lets one worker per interval run it (``iocfeed.sweeps``)."""
+    holder = holder_name()
+    pause = min(built.settings.decay_sweep_seconds, SWEEP_ATTEMPT_SECONDS)
+    while True:
+        try:
+            await asyncio.to_thread(sweep_decayed, built, holder)
+        except Exception:  # the sweep must outlive a database hiccup
+            log.exception("decay sweep failed")
+        await asyncio.sleep(pause)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The iocfeed ASGI application for ``settings`` (the database must be migrated)."""
     built = build_services(settings, clock)
@@ -85,13 +99,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # collector's full passes, which otherwise rescan it while pages are served.
         gc.freeze()
-        sweeper = None
+        sweepers = []
         if settings.sweep_in_server and settings.expiry_sweep_seconds > 0:
-            sweeper = asyncio.create_task(_sweep_expired(built))
+            sweepers.append(asyncio.create_task(_sweep_expired(built)))
+        if settings.sweep_in_server and settings.decay_sweep_seconds > 0:
+            sweepers.append(asyncio.create_task(_sweep_decayed(built)))
         try:
             yield
         finally:
-            if sweeper is not None:
+            for sweeper in sweepers:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
@@ -117,6 +133,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(keys.router, prefix="/api/v1")
     app.include_router(sources.router, prefix="/api/v1")
+    app.include_router(sightings.router, prefix="/api/v1")
     app.include_router(export.router, prefix="/api/v1")
     app.include_router(export_formats.router, prefix="/api/v1")
     app.include_router(webhooks.router, prefix="/api/v1")

@@ -274,6 +274,15 @@ def export_stix(
             "positives.",
         ),
     ] = False,
+    include_sightings: Annotated[
+        bool,
+        Query(
+            description="Also add the sightings consumers reported on the exported "
+            "indicators: a `sighting` for each hit, an `opinion` (`strongly-disagree`) for "
+            "each false positive. Reporting accounts are anonymous unless they chose to be "
+            "named (then an `identity` of theirs is added and referenced).",
+        ),
+    ] = False,
     tlp_version: Annotated[
         int | None,
         Query(
@@ -306,6 +315,7 @@ def export_stix(
         min_confidence=min_confidence,
         max_tlp=max_tlp,
         include_flagged=include_flagged,
+        include_sightings=include_sightings,
         max_limit=built.settings.max_page_size,
     )
     result = run_export(
@@ -315,6 +325,8 @@ def export_stix(
         max_tlp=principal.plan.max_tlp,
         lookback_start=principal.lookback_start(now),
         now=now,
+        reports_of=built.sightings.of,
+        named=frozenset(built.settings.sightings_named_accounts),
     )
     gzipped = accepts_gzip(request.headers.get("accept-encoding"))
     headers = {

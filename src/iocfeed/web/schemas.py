@@ -8,7 +8,7 @@ against these models (schemathesis), which keeps the two in step.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from iocfeed.auth.keys import ApiKey
 from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
+from iocfeed.lifecycle.decay import exported_score
+from iocfeed.lifecycle.sightings import SightingKind
 
 JSON = "application/json"
 
@@ -123,9 +125,19 @@ class IndicatorOut(BaseModel):
         "whatever their policy; see `GET /api/v1/warninglists`."
     )
 
+    score: int = Field(
+        description="The STIX `confidence` exported now: the confidence's 85/50/15, lowered "
+        "by decay since `last_seen` and by false-positive reports."
+    )
+    sightings: dict[str, int] = Field(
+        description="Sightings reported back, by kind: `hit` and `false-positive`."
+    )
 
-def indicator_body(indicator: Indicator, warninglists: Sequence[str] = ()) -> dict[str, Any]:
-    """The JSON object of ``indicator`` (see ``IndicatorOut``)."""
+
+def indicator_body(
+    indicator: Indicator, sightings: Mapping[str, int], warninglists: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The JSON object of ``indicator`` (see ``IndicatorOut``) and its sighting counts."""
     return {
         "type": indicator.type.value,
         "value": indicator.value,
@@ -144,6 +156,8 @@ def indicator_body(indicator: Indicator, warninglists: Sequence[str] = ()) -> di
         "created": timestamp(indicator.created),
         "modified": timestamp(indicator.modified),
         "warninglists": list(warninglists),
+        "score": exported_score(indicator),
+        "sightings": {kind.value: sightings.get(kind, 0) for kind in SightingKind},
     }
 
 

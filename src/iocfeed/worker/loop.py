@@ -1,8 +1,10 @@
-"""The worker: runs due sources, delivers webhooks, runs SIEM pushers, the expiry sweep and
-warninglist re-checks, on a short poll, until stopped.
+"""The worker: runs due sources, delivers webhooks, runs SIEM pushers, the expiry and decay
+sweeps and warninglist re-checks, on a short poll, until stopped.
 
-The expiry sweep runs here, not in the web process (unless ``sweep_in_server``): every
-``expiry_sweep_seconds``, once across all workers and hosts (a lease, ``iocfeed.sweeps``).
+The sweeps run here, not in the web process (unless ``sweep_in_server``): the expiry sweep
+every ``expiry_sweep_seconds`` and the decay sweep (``lifecycle.decay``, in bounded batches)
+every ``decay_sweep_seconds``, each once across all workers and hosts (a lease,
+``iocfeed.sweeps``).
 
 Any number of workers may share one database: a source is run by whichever worker claims
 its lease first (``store.sources``), and only while it is still due, so each due source
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 
 from iocfeed.services import Services
 from iocfeed.sources.model import SourceRun
-from iocfeed.sweeps import holder_name, sweep_expired
+from iocfeed.sweeps import holder_name, sweep_decayed, sweep_expired
 from iocfeed.worker.runs import SourceRunner
 from iocfeed.worker.sentinel import SentinelPusher
 from iocfeed.worker.webhooks import WebhookDispatcher
@@ -76,6 +78,7 @@ class Worker:
             )
         self._push()
         self._sweep()
+        self._decay()
         self._recheck()
         return runs
 
@@ -125,6 +128,20 @@ class Worker:
                 log.info("revoked %d expired indicators", expired)
         except Exception:  # the sweep must outlive a database hiccup
             log.exception("expiry sweep failed")
+
+    def _decay(self) -> None:
+        """Publish lower scores and revoke decayed indicators when this worker wins the due
+        decay sweep (once per interval across the cluster, ``iocfeed.sweeps``)."""
+        try:
+            swept = sweep_decayed(self.services, self.holder)
+            if swept is not None and (swept.published or swept.revoked):
+                log.info(
+                    "decay: %d lower scores published, %d indicators revoked",
+                    swept.published,
+                    swept.revoked,
+                )
+        except Exception:  # the sweep must outlive a database hiccup
+            log.exception("decay sweep failed")
 
     def run_forever(self, stop: threading.Event, poll_seconds: float) -> None:
         try:
