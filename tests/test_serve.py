@@ -25,14 +25,15 @@ PER_FILE = 2000
 
 
 def write_batches(directory: Path) -> list[Path]:
-    """FILES JSON Lines files of PER_FILE IPv4 indicators, each file with its own tag."""
+    """FILES JSON Lines files of PER_FILE IPv6 indicators, each file with its own tag."""
     paths = []
     for batch in range(FILES):
         path = directory / f"batch-{batch}.jsonl"
         path.write_bytes(
             b"".join(
                 orjson.dumps(
-                    {"value": f"10.{batch}.{n // 250}.{n % 250 + 1}", "tags": [f"batch-{batch}"]},
+                    # Documentation addresses: private ones are on a blocking warninglist.
+                    {"value": f"2001:db8:{batch:x}::{n + 1:x}", "tags": [f"batch-{batch}"]},
                     option=orjson.OPT_APPEND_NEWLINE,
                 )
                 for n in range(PER_FILE)

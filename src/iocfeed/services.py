@@ -176,7 +176,6 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     sink: UsageSink = redis_sink or database_sink
     meter = UsageMeter(sink, settings.usage_flush_seconds)
     search = IndicatorSearch(engine, reads)
-    indicators = IndicatorStore(engine, new_stix_id)
     return Services(
         settings=settings,
         clock=clock,

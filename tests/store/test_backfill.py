@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
 from iocfeed.demo import generate
 from iocfeed.indicators.merge import new_indicator
@@ -23,6 +23,7 @@ from iocfeed.store.rows import indicator_to_row, to_us
 from iocfeed.store.schema import indicator_versions, write_clock
 from iocfeed.store.search import IndicatorSearch
 from tests.conftest import postgres_url, sqlite_url
+from tests.store.conftest import insert_old_versions
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 COUNT = 230
@@ -46,7 +47,7 @@ def old_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine
         row.update(date_added=stamped, modified=stamped, created=stamped, superseded_at=None)
         rows.append(row)
     with engine.begin() as connection:
-        connection.execute(insert(indicator_versions), rows)
+        insert_old_versions(connection, rows)
         connection.execute(write_clock.update().values(last_date_added=rows[-1]["date_added"]))
     yield engine
     engine.dispose()

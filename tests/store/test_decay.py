@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import Engine, func, select
 
 from iocfeed.config import Settings
@@ -23,6 +22,7 @@ from iocfeed.store.schema import indicator_versions
 from iocfeed.store.search import IndicatorSearch
 from tests.conftest import postgres_url, sqlite_url
 from tests.factories import T0, ioc
+from tests.store.conftest import insert_old_versions
 
 DAY = timedelta(days=1)
 
@@ -116,7 +116,6 @@ def test_upgrading_a_store_with_data_queues_its_live_indicators_for_the_sweep(
     unmigrated: Engine,
 ) -> None:
     upgrade(unmigrated, "0006")
-    new_columns = {"score", "penalty", "decay_until", "decay_next"}
     rows = []
     for number, (ioc_type, value) in enumerate(
         [(IocType.IPV4, "203.0.113.50"), (IocType.CVE, "CVE-2024-3094")]
@@ -124,11 +123,10 @@ def test_upgrading_a_store_with_data_queues_its_live_indicators_for_the_sweep(
         indicator = new_indicator(
             ioc(ioc_type, value, confidence=Confidence.HIGH), new_stix_id(ioc_type), T0 - 5 * DAY
         )
-        row = {k: v for k, v in indicator_to_row(indicator).items() if k not in new_columns}
+        row = indicator_to_row(indicator)
         rows.append({**row, "date_added": to_us(T0 - 5 * DAY) + number, "superseded_at": None})
-    old_table = sa.table("indicator_versions", *(sa.column(name) for name in rows[0]))
     with unmigrated.begin() as connection:
-        connection.execute(sa.insert(old_table), rows)
+        insert_old_versions(connection, rows)
     upgrade(unmigrated)
     store, search = decaying(unmigrated), IndicatorSearch(unmigrated)
     swept = store.decay_due(T0)

@@ -271,7 +271,7 @@ class IndicatorStore:
         """Live current versions in row order after row ``after_seq``: a sweep's walk."""
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(versions)
+                select(*DECODED_COLUMNS)
                 .where(
                     versions.c.seq > after_seq,
                     versions.c.superseded_at.is_(None),

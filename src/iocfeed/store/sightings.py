@@ -34,7 +34,7 @@ from iocfeed.store.indicators import (
     save_write_clock,
 )
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
-from iocfeed.store.schema import accounts, sightings
+from iocfeed.store.schema import DECODED_COLUMNS, accounts, sightings
 from iocfeed.store.schema import indicator_versions as versions
 
 _LOOKUP_CHUNK = 1000
@@ -220,7 +220,7 @@ def _current_by_stix_id(
     wanted = sorted(stix_ids)
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         rows = connection.execute(
-            select(versions).where(
+            select(*DECODED_COLUMNS).where(
                 versions.c.superseded_at.is_(None),
                 versions.c.stix_id.in_(wanted[start : start + _LOOKUP_CHUNK]),
             )
