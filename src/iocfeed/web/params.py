@@ -127,23 +127,28 @@ def parse_cursor(token: str | None, tokens: CursorCodec, scope: Scope) -> Resume
     return tokens.resume(token or None, scope)
 
 
-def upsert_items(body: bytes) -> list[object]:
-    """The items of a ``POST /iocs`` body: a JSON array, or an object holding it under
-    ``indicators``. Anything else is a 422 naming the body."""
+def json_items(body: bytes, *, member: str, what: str) -> list[object]:
+    """The items of a JSON body: an array, or an object holding it under ``member``.
+    Anything else is a 422 naming the body and ``what`` the items should be."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as error:
         raise body_error(
             f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
-    if isinstance(document, dict) and "indicators" in document:
-        document = document["indicators"]
+    if isinstance(document, dict) and member in document:
+        document = document[member]
     if not isinstance(document, list):
         raise body_error(
-            "expected a JSON array of indicator objects or an object with an `indicators` "
-            f"array, got {json_kind(document)}"
+            f"expected a JSON array of {what} or an object with a `{member}` array, got "
+            f"{json_kind(document)}"
         )
     return document
+
+
+def upsert_items(body: bytes) -> list[object]:
+    """The items of a ``POST /iocs`` body (:func:`json_items` under ``indicators``)."""
+    return json_items(body, member="indicators", what="indicator objects")
 
 
 def body_error(message: str, *field: str) -> RequestValidationError:

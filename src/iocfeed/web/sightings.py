@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -19,12 +18,11 @@ from starlette.concurrency import run_in_threadpool
 from iocfeed.auth.access import Principal
 from iocfeed.config import Scope
 from iocfeed.errors import InvalidIndicator, UnsupportedMediaType
-from iocfeed.formats.jsonrecord import json_kind
 from iocfeed.lifecycle.decay import exported_score
 from iocfeed.lifecycle.sightings import MAX_COUNT, Sighting, SightingKind, parse_sighting
 from iocfeed.services import Services
 from iocfeed.web.auth import require_scope, services
-from iocfeed.web.params import body_error
+from iocfeed.web.params import body_error, json_items
 from iocfeed.web.schemas import JSON, error_responses, json_response
 
 router = APIRouter(tags=["sightings"])
@@ -105,19 +103,7 @@ async def report(request: Request, principal: Reporter) -> Response:
 
 
 def _items(body: bytes) -> list[object]:
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise body_error(
-            f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from None
-    if isinstance(document, dict) and "sightings" in document:
-        document = document["sightings"]
-    if not isinstance(document, list):
-        raise body_error(
-            "expected a JSON array of sightings or an object with a `sightings` array, got "
-            f"{json_kind(document)}"
-        )
+    document = json_items(body, member="sightings", what="sightings")
     if len(document) > MAX_ITEMS:
         raise body_error(f"at most {MAX_ITEMS} sightings per request, got {len(document)}")
     return document
