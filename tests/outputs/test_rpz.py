@@ -24,6 +24,12 @@ TRIGGERS = [
     ("2001:db8::7", "128.7.zz.db8.2001.rpz-ip"),
     ("2001:db8:0:1::/64", "64.zz.1.0.db8.2001.rpz-ip"),
     ("2001:db8:1:0:0:1::/96", "96.0.0.1.zz.1.db8.2001.rpz-ip"),  # first longest run, RFC 5952
+    # Single addresses, reversed without parsing: the same owners as for networks.
+    ("2001:db8:1::1:0:0", "128.0.0.1.zz.1.db8.2001.rpz-ip"),
+    ("2001:db8:a:b:c:d:e:f", "128.f.e.d.c.b.a.db8.2001.rpz-ip"),
+    ("::1", "128.1.zz.rpz-ip"),
+    ("fe80::", "128.zz.fe80.rpz-ip"),
+    ("::ffff:192.0.2.1", "128.201.c000.ffff.zz.rpz-ip"),
 ]
 
 

@@ -67,16 +67,35 @@ def soa(listing: Listing, zone: ZoneSettings) -> list[str]:
 
 
 def ip_trigger(value: str) -> str:
-    """The ``rpz-ip`` owner name of an address or network (RPZ draft §4.2)."""
+    """The ``rpz-ip`` owner name of an address or network (RPZ draft §4.2).
+
+    A stored single address is canonical (dotted quad, or compressed lower-case IPv6), so it
+    is reversed without parsing: most of a zone's triggers, where ``ipaddress`` would cost
+    several times the rest of the zone. Networks and IPv4-in-IPv6 forms are parsed.
+    """
+    if "/" not in value and ":" not in value:
+        return f"32.{'.'.join(reversed(value.split('.')))}.rpz-ip"
+    if "/" not in value and "." not in value:
+        head, compressed, tail = value.partition("::")
+        left = head.split(":") if head else []
+        right = tail.split(":") if tail else []
+        zeros = ["0"] * (8 - len(left) - len(right)) if compressed else []
+        return _ipv6_trigger(128, [*left, *zeros, *right])
     network = ipaddress.ip_network(value, strict=False)
     if network.version == 4:
         parts = reversed(str(network.network_address).split("."))
         return f"{network.prefixlen}.{'.'.join(parts)}.rpz-ip"
-    groups = [f"{int(group, 16):x}" for group in network.network_address.exploded.split(":")]
+    return _ipv6_trigger(network.prefixlen, network.network_address.exploded.split(":"))
+
+
+def _ipv6_trigger(prefix: int, groups: list[str]) -> str:
+    """Eight hextets → the owner name: leading zeros dropped, the longest run of zero groups
+    written ``zz``, groups in reverse order."""
+    groups = [group.lstrip("0") or "0" for group in groups]
     start, length = _longest_zero_run(groups)
     if length > 1:
         groups = [*groups[:start], "zz", *groups[start + length :]]
-    return f"{network.prefixlen}.{'.'.join(reversed(groups))}.rpz-ip"
+    return f"{prefix}.{'.'.join(reversed(groups))}.rpz-ip"
 
 
 def _longest_zero_run(groups: list[str]) -> tuple[int, int]:
