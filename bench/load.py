@@ -57,9 +57,7 @@ from sqlalchemy import text
 
 from bench.dataset import write_dataset
 from bench.report import Row, print_table
-from iocfeed.clock import SystemClock
 from iocfeed.store.engine import open_engine
-from iocfeed.store.keys import KeyStore
 from iocfeed.taxii.collections import ALL_COLLECTION_ID
 
 ROOT = Path(__file__).resolve().parent
@@ -146,11 +144,18 @@ def build_store(url: str, count: int, end: datetime, python: str | None) -> None
     subprocess.run([python, "-c", code, url, str(count), end.isoformat()], cwd=PEER_DIR, check=True)
 
 
-def create_key(url: str) -> str:
-    engine = open_engine(url)
-    _, key = KeyStore(engine).create(name="load", plan="load", now=SystemClock().now())
-    engine.dispose()
-    return key
+def create_key(url: str, config: Path, bindir: Path) -> str:
+    """A key of the ``load`` plan, made by that release's own ``iocfeed keys create`` (its
+    schema is its own: the previous release's keys have no accounts)."""
+    environment = {**os.environ, "IOCFEED_DATABASE_URL": url, "IOCFEED_CONFIG": str(config)}
+    made = subprocess.run(
+        [str(bindir / "iocfeed"), "keys", "create", "--plan", "load", "--name", "load"],
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return made.stdout.strip()
 
 
 def free_port() -> int:
@@ -462,8 +467,11 @@ def rows(*, quick: bool) -> list[Row]:
         build_store(ours_url, count, end, None)
         build_store(peer_url, count, end, str(peer_python))
         facts = {"ours": store_facts(ours_url), "peer": store_facts(peer_url)}
-        keys = {"ours": create_key(ours_url), "peer": create_key(peer_url)}
         bindirs = {"ours": Path(sys.executable).parent, "peer": peer_python.parent}
+        keys = {
+            "ours": create_key(ours_url, config, bindirs["ours"]),
+            "peer": create_key(peer_url, config, bindirs["peer"]),
+        }
         urls = {"ours": ours_url, "peer": peer_url}
 
         def phase(who: str, mix: str, seconds: float) -> tuple[dict[str, Any], str]:
