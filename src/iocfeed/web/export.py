@@ -10,7 +10,7 @@ this route sends large bodies, and a streamed body must be compressed as it stre
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -328,29 +328,52 @@ def export_stix(
         reports_of=built.sightings.of,
         named=frozenset(built.settings.sightings_named_accounts),
     )
+    return download(
+        request,
+        etag=result.etag,
+        effective_since=result.effective_since,
+        filename=download_name(now),
+        chunks=result.chunks,  # builds the objects when sent, in the thread pool
+        media_type=MEDIA_TYPE,
+        background=BackgroundTask(_audit, built, principal, result, now),
+        objects=result.count,
+    )
+
+
+def download(
+    request: Request,
+    *,
+    etag: str,
+    effective_since: datetime | None,
+    filename: str,
+    chunks: Callable[[], Iterable[bytes]],
+    media_type: str,
+    background: BackgroundTask,
+    objects: int | None = None,
+) -> Response:
+    """An export download: the ETag (per key: plans see different indicators, so no shared
+    caches and always revalidate), 304 for a matching ``If-None-Match``, else the body from
+    ``chunks()`` streamed as an attachment, gzipped when accepted; ``objects`` served are
+    counted for usage metering."""
     gzipped = accepts_gzip(request.headers.get("accept-encoding"))
     headers = {
-        "ETag": entity_tag(result.etag, gzipped=gzipped),
+        "ETag": entity_tag(etag, gzipped=gzipped),
         "Vary": "Accept-Encoding",
-        # Per key (plans see different indicators): no shared caches, always revalidate.
         "Cache-Control": "private, no-cache",
     }
-    if result.effective_since is not None:
-        headers[EFFECTIVE_SINCE] = timestamp(result.effective_since)
-    if not_modified(request.headers.get("if-none-match"), result.etag):
+    if effective_since is not None:
+        headers[EFFECTIVE_SINCE] = timestamp(effective_since)
+    if not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
-
-    headers["Content-Disposition"] = f'attachment; filename="{download_name(now)}"'
-    served(request, result.count)
-    chunks: Iterable[bytes] = result.chunks()  # builds the objects here, in the thread pool
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    if objects is not None:
+        served(request, objects)
+    body = chunks()
     if gzipped:
         headers["Content-Encoding"] = "gzip"
-        chunks = gzip_stream(chunks)
+        body = gzip_stream(body)
     return StreamingResponse(
-        _on_the_loop(iter(chunks)),
-        media_type=MEDIA_TYPE,
-        headers=headers,
-        background=BackgroundTask(_audit, built, principal, result, now),
+        _on_the_loop(iter(body)), media_type=media_type, headers=headers, background=background
     )
 
 

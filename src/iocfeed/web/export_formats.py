@@ -9,11 +9,10 @@ come as ``key=`` here (see ``web.auth.require_export_scope``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
 from iocfeed.auth.access import Principal
@@ -33,14 +32,7 @@ from iocfeed.outputs.text import FLAVOR_NAMES
 from iocfeed.parameters import TYPE_NAMES
 from iocfeed.services import Services
 from iocfeed.web.auth import require_export_scope, services
-from iocfeed.web.export import (
-    EFFECTIVE_SINCE,
-    _on_the_loop,
-    accepts_gzip,
-    entity_tag,
-    gzip_stream,
-    not_modified,
-)
+from iocfeed.web.export import EFFECTIVE_SINCE, download
 from iocfeed.web.schemas import RATE_HEADERS, error_responses, timestamp
 
 router = APIRouter(tags=["export"])
@@ -185,25 +177,13 @@ def _serve(
         lookback_start=principal.lookback_start(now),
         now=now,
     )
-    gzipped = accepts_gzip(request.headers.get("accept-encoding"))
-    headers = {
-        "ETag": entity_tag(result.etag, gzipped=gzipped),
-        "Vary": "Accept-Encoding",
-        "Cache-Control": "private, no-cache",
-    }
-    if result.effective_since is not None:
-        headers[EFFECTIVE_SINCE] = timestamp(result.effective_since)
-    if not_modified(request.headers.get("if-none-match"), result.etag):
-        return Response(status_code=304, headers=headers)
-    headers["Content-Disposition"] = f'attachment; filename="{result.filename()}"'
-    chunks: Iterable[bytes] = result.chunks()
-    if gzipped:
-        headers["Content-Encoding"] = "gzip"
-        chunks = gzip_stream(chunks)
-    return StreamingResponse(
-        _on_the_loop(iter(chunks)),
+    return download(
+        request,
+        etag=result.etag,
+        effective_since=result.effective_since,
+        filename=result.filename(),
+        chunks=result.chunks,
         media_type=result.media_type,
-        headers=headers,
         background=BackgroundTask(_audit, built, principal, result),
     )
 
