@@ -129,8 +129,6 @@ def server(database: Path) -> Iterator[tuple[str, int]]:
     environment = {
         **os.environ,
         "IOCFEED_DATABASE_URL": f"sqlite:///{database}",
-        "IOCFEED_EXPIRY_SWEEP_SECONDS": "0",  # no writes while measuring
-        "IOCFEED_ACCESS_LOG": "false",
     }
     command = [str(IOCFEED), "serve", "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(

@@ -52,8 +52,6 @@ def server(url: str, metering: bool) -> tuple[list[str], dict[str, str], str]:
     ]  # fmt: skip
     env = {
         "IOCFEED_DATABASE_URL": url,
-        "IOCFEED_EXPIRY_SWEEP_SECONDS": "0",
-        "IOCFEED_ACCESS_LOG": "false",
         "IOCFEED_USAGE_METERING": "true" if metering else "false",
     }
     return command, env, f"http://127.0.0.1:{port}"

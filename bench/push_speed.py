@@ -94,7 +94,7 @@ def over_http(path: Path, expected: int) -> tuple[float, float]:
     key = KeyStore(engine).create(name="bench-push", plan="admin", now=datetime.now(UTC))[1]
     engine.dispose()
     port = free_port()
-    env = {"IOCFEED_DATABASE_URL": url, "IOCFEED_ACCESS_LOG": "false", "PATH": "/usr/bin:/bin"}
+    env = {"IOCFEED_DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
     server = subprocess.Popen(
         [sys.executable, "-m", "iocfeed", "serve", "--port", str(port), "--log-level", "warning"],
         env=env,

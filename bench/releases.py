@@ -36,8 +36,6 @@ class Release:
         env = {
             **os.environ,
             "IOCFEED_DATABASE_URL": database_url,
-            "IOCFEED_EXPIRY_SWEEP_SECONDS": "0",  # no writes while measuring
-            "IOCFEED_ACCESS_LOG": "false",
             "TERM": "dumb",
             **extra,
         }

@@ -163,8 +163,6 @@ def iocfeed(size: int, repeat: int, walk: bool, export_count: int) -> tuple[Row,
         base = f"http://127.0.0.1:{port}"
         env = {
             "IOCFEED_DATABASE_URL": url,
-            "IOCFEED_EXPIRY_SWEEP_SECONDS": "0",
-            "IOCFEED_ACCESS_LOG": "false",
         }
         command = [
             sys.executable,

@@ -38,7 +38,7 @@ from iocfeed.stix.ids import SDO_TYPE
 from iocfeed.stix.markings import marking_id
 from iocfeed.stix.objects import ExportOptions, object_tlp
 from iocfeed.stix.sightings import report_objects
-from iocfeed.stix.stored import StoredObject
+from iocfeed.stix.stored import StoredObject, served_objects
 from iocfeed.stix.timestamps import stix_timestamp
 from iocfeed.taxii import collections, resources
 from iocfeed.taxii.collections import Collection, FeedSource
@@ -199,7 +199,7 @@ class TaxiiService:
     def _envelope(self, page: _Selection, *, sightings: bool = False) -> bytes:
         creator = self.services.producer.identity_id
         objects = [reference.json for reference in page.references]
-        objects += [item.served(OPTIONS, creator) for item in page.items]
+        objects += served_objects(page.items, OPTIONS, creator)
         if sightings and page.items:
             objects += [orjson.dumps(obj) for obj in self._reports(page.items)]
         return resources.envelope_bytes(objects, page.more, page.next_token)

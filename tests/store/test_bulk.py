@@ -75,3 +75,22 @@ def test_copy_path_stores_what_the_row_path_stores(
     assert answers[1] == [Outcome.UNCHANGED, Outcome.UPDATED, Outcome.ADDED]
     assert answers[3] == [Outcome.ADDED, Outcome.UPDATED]
     assert len(versions) == 8 and len(shadows) == 1
+
+
+def test_current_versions_are_read_by_one_index_probe_per_key(postgres_engine: Engine) -> None:
+    """Whatever the planner knows of the table (here: nothing, as before a new store's first
+    ``ANALYZE``), the batch's keys never make it scan the table: a scan per batch made
+    imports into a new store quadratic."""
+    IndicatorStore(postgres_engine, _ids()).write([ioc(), ioc("ipv4", "198.51.100.7")], T0)
+    keys = [("ipv4", f"198.51.100.{n % 256}") for n in range(5000)]
+    with postgres_engine.connect() as connection:
+        plan = "\n".join(
+            row[0]
+            for row in connection.exec_driver_sql(
+                "EXPLAIN " + bulk._READ_CURRENT, tuple(map(list, zip(*keys, strict=True)))
+            )
+        )
+        found = bulk.read_current(connection, keys)
+    assert "Index Scan using uq_indicator_versions_current" in plan, plan
+    assert "Seq Scan on indicator_versions" not in plan, plan
+    assert [(row.type, row.value) for row in found] == [("ipv4", "198.51.100.7")] * 20

@@ -12,9 +12,9 @@ import functools
 import json
 import re
 from dataclasses import dataclass
-from importlib import resources
 
 from iocfeed.errors import InvalidIndicator
+from iocfeed.package_data import package_folder
 
 # ATT&CK tactic short names, in matrix order; they are STIX kill-chain phase names.
 TACTICS: tuple[str, ...] = (
@@ -55,7 +55,7 @@ class Technique:
 @functools.cache
 def catalogue() -> dict[str, Technique]:
     """Every known technique by id (loaded once per process)."""
-    cluster = resources.files("pymispgalaxies").joinpath(*_CLUSTER).read_text("utf-8")
+    cluster = package_folder("pymispgalaxies").joinpath(*_CLUSTER).read_text("utf-8")
     techniques: dict[str, Technique] = {}
     for entry in json.loads(cluster)["values"]:
         technique_id = entry["meta"].get("external_id", "")

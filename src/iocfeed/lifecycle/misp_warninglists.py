@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-import pymispwarninglists
 
 from iocfeed.lifecycle.warninglists import Entries, network_span
+from iocfeed.package_data import package_folder
 
-_LISTS = Path(pymispwarninglists.__file__).parent / "data" / "misp-warninglists" / "lists"
+_LISTS = package_folder("pymispwarninglists") / "data" / "misp-warninglists" / "lists"
 _MATCHED_TYPES = frozenset({"cidr", "hostname", "string"})
 
 

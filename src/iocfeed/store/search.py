@@ -18,11 +18,10 @@ as "latest" the version that was latest then (``superseded_at`` NULL or later th
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
 import orjson
@@ -51,7 +50,6 @@ from iocfeed.indicators.query import (
 )
 from iocfeed.stix.stored import StoredObject, stored_json
 from iocfeed.store.replicas import ReadRouting
-from iocfeed.store.rows import EPOCH as _EPOCH
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
 from iocfeed.store.schema import DECODED_COLUMNS, indicator_sources, sources, write_clock
 from iocfeed.store.schema import indicator_versions as versions
@@ -59,66 +57,108 @@ from iocfeed.store.schema import indicator_versions as versions
 v = versions.c
 T = TypeVar("T")
 _Walked = TypeVar("_Walked", Indicator, StoredObject)
-_DECODED = len(DECODED_COLUMNS)
 _TYPES = {member.value: member for member in IocType}
 _CONFIDENCES = {member.value: member for member in Confidence}
 _TLPS = {member.value: member for member in Tlp}
 
 
-def _decode(row: Sequence[Any]) -> Indicator:
-    return row_to_indicator(tuple(row)[:_DECODED])
+# What serving a stored version reads (``StoredObject``): the stored JSON and the columns a
+# request's choices depend on. Half the bytes of a whole row, so half the read.
+SERVED_COLUMNS = (
+    v.seq,
+    v.stix_id,
+    v.type,
+    v.confidence,
+    v.tlp,
+    v.revoked,
+    v.valid_until,
+    v.modified,
+    v.last_seen,
+    v.techniques,
+    v.date_added,
+    v.stix_json,
+)
+# Row numbers per ``IN (...)`` list when a page's versions are decoded.
+_DECODE_CHUNK = 2000
 
 
-def _stored_object(row: Sequence[Any]) -> StoredObject:
-    """A whole row (``stix_json`` last) as the read path serves it; a row written before the
-    JSON was stored (and not yet backfilled) gets its JSON built here."""
-    # Unpacking by position is the read hot path's cheapest access to a row.
-    (
-        seq,
-        stix_id,
-        ioc_type,
-        _value,
-        confidence,
-        _tags,
-        techniques,
-        _description,
-        _source,
-        tlp,
-        _tlp_rank,
-        _first_seen,
-        last_seen,
-        valid_until,
-        revoked,
-        _created,
-        modified,
-        date_added,
-        _superseded_at,
-        _access_rank,
-        _submitted,
-        _flagged,
-        _score,
-        _penalty,
-        _decay_until,
-        _decay_next,
-        stored,
-    ) = row
-    if stored is None:
-        stored = stored_json(_decode(row))
-    return StoredObject(
-        seq,
-        stix_id,
-        _TYPES[ioc_type],
-        _CONFIDENCES[confidence],
-        _TLPS[tlp] if tlp is not None else None,
-        bool(revoked),
-        valid_until or None,
-        modified,
-        last_seen,
-        tuple(orjson.loads(techniques)) if techniques != "[]" else (),
-        _EPOCH + timedelta(microseconds=date_added),
-        stored if type(stored) is bytes else bytes(stored),
-        functools.partial(_decode, row),
-    )
+class _PageDecoder:
+    """The whole versions behind one page of stored objects, read with one query the first
+    time any of them is asked for (observables and relationships need them; most reads
+    never do).
+
+    ``last_seen`` changes in place, so a decoded version keeps the ``last_seen`` the page
+    was read with: what the page's ETag was computed from is what its objects show. A row
+    written before versions kept their JSON (a store not yet backfilled) is decoded as it
+    is read, to build its JSON.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._rows: list[Sequence[Any]] = []
+        self._decoded: dict[int, Indicator] = {}
+
+    def stored_object(self, row: Sequence[Any]) -> StoredObject:
+        """A row of ``SERVED_COLUMNS`` as the read path serves it; a row written before the
+        JSON was stored (and not yet backfilled) gets its JSON built here."""
+        self._rows.append(row)
+        # Unpacking by position is the read hot path's cheapest access to a row.
+        (
+            seq,
+            stix_id,
+            ioc_type,
+            confidence,
+            tlp,
+            revoked,
+            valid_until,
+            modified,
+            last_seen,
+            techniques,
+            date_added,
+            stored,
+        ) = row
+        if stored is None:
+            stored = stored_json(self.decode(seq))
+        return StoredObject(
+            seq,
+            stix_id,
+            _TYPES[ioc_type],
+            _CONFIDENCES[confidence],
+            _TLPS[tlp] if tlp is not None else None,
+            bool(revoked),
+            valid_until or None,
+            modified,
+            last_seen,
+            tuple(orjson.loads(techniques)) if techniques != "[]" else (),
+            date_added,
+            stored if type(stored) is bytes else bytes(stored),
+            self.decode,
+        )
+
+    def decode(self, seq: int) -> Indicator:
+        """The whole version of row ``seq``, one of this page's; the first call reads every
+        row of the page read so far that is not decoded yet."""
+        if seq not in self._decoded:
+            self._decoded.update(
+                self._read([row for row in self._rows if row[0] not in self._decoded])
+            )
+        return self._decoded[seq]
+
+    def _read(self, rows: Sequence[Sequence[Any]]) -> dict[int, Indicator]:
+        last_seen = {row[0]: row[8] for row in rows}
+        seqs = list(last_seen)
+        decoded: dict[int, Indicator] = {}
+        with self._engine.connect() as connection:
+            for start in range(0, len(seqs), _DECODE_CHUNK):
+                statement = select(*DECODED_COLUMNS).where(
+                    v.seq.in_(seqs[start : start + _DECODE_CHUNK])
+                )
+                for row in connection.execute(statement).all():
+                    indicator = row_to_indicator(row)
+                    if to_us(indicator.last_seen) != last_seen[row.seq]:
+                        indicator = replace(indicator, last_seen=from_us(last_seen[row.seq]))
+                    decoded[row.seq] = indicator
+        return decoded
 
 
 # A multiplicative hash of row numbers (Knuth's constant, modulo the largest prime below
@@ -266,7 +306,12 @@ class IndicatorSearch:
     ) -> Page[StoredObject]:
         """``newest_first`` as stored objects, their JSON ready to serve (STIX export)."""
         statement = self._newest_first(query, limit=limit, after=after, now=now)
-        items = self._fetch(statement, _stored_object, query.as_of)
+        engine = self.reads.engine(at_least=query.as_of)
+        items = self._fetch(
+            statement.with_only_columns(*SERVED_COLUMNS),
+            _PageDecoder(engine).stored_object,
+            engine=engine,
+        )
         return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
 
     @staticmethod
@@ -404,7 +449,7 @@ class IndicatorSearch:
         when the query had none), for the ``next`` cursor.
         """
         return self._in_added_order(
-            query, limit, after, now, read=(DECODED_COLUMNS, row_to_indicator)
+            query, limit, after, now, read=(DECODED_COLUMNS, lambda _: row_to_indicator)
         )
 
     def objects_in_added_order(
@@ -412,7 +457,11 @@ class IndicatorSearch:
     ) -> tuple[Page[StoredObject], datetime]:
         """``in_added_order`` as stored objects, their JSON ready to serve (TAXII)."""
         return self._in_added_order(
-            query, limit, after, now, read=(tuple(versions.c), _stored_object)
+            query,
+            limit,
+            after,
+            now,
+            read=(SERVED_COLUMNS, lambda engine: _PageDecoder(engine).stored_object),
         )
 
     def _in_added_order(
@@ -422,10 +471,15 @@ class IndicatorSearch:
         after: Keyset | None,
         now: datetime,
         *,
-        read: tuple[Sequence[ColumnElement[Any]], Callable[[Row[Any]], _Walked]],
+        read: tuple[
+            Sequence[ColumnElement[Any]], Callable[[Engine], Callable[[Row[Any]], _Walked]]
+        ],
     ) -> tuple[Page[_Walked], datetime]:
-        columns, decode = read
-        with self.reads.engine(at_least=query.as_of).connect() as connection:
+        """``read``: the columns to select, and the reader of their rows on an engine."""
+        columns, reader = read
+        engine = self.reads.engine(at_least=query.as_of)
+        decode = reader(engine)
+        with engine.connect() as connection:
             as_of = (
                 to_us(query.as_of)
                 if query.as_of is not None
@@ -435,7 +489,7 @@ class IndicatorSearch:
             if after is not None:
                 where.append(v.date_added > to_us(after.at))
             statement = select(*columns).where(*where).order_by(v.date_added).limit(limit + 1)
-            items = [decode(row) for row in connection.execute(statement)]
+            items = [decode(row) for row in connection.execute(statement).all()]
         page = _page(items, limit, key=lambda item: Keyset(item.date_added, item.seq))
         return page, from_us(as_of)
 
@@ -484,9 +538,14 @@ class IndicatorSearch:
         statement: Select[Any],
         read: Callable[[Row[Any]], T],
         at_least: datetime | None = None,
+        *,
+        engine: Engine | None = None,
     ) -> list[T]:
-        with self.reads.engine(at_least=at_least).connect() as connection:
-            return [read(row) for row in connection.execute(statement)]
+        """``read`` of each row of ``statement``, on ``engine`` if given (else the next read's,
+        no older than ``at_least``)."""
+        engine = engine or self.reads.engine(at_least=at_least)
+        with engine.connect() as connection:
+            return [read(row) for row in connection.execute(statement).all()]
 
     def _noted(self, clock: int) -> int:
         self.reads.note_clock(clock)

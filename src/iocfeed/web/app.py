@@ -88,14 +88,24 @@ async def _sweep_decayed(built: Services) -> None:
         await asyncio.sleep(pause)
 
 
+def _warm_up(built: Services) -> None:
+    """Load before the first request what it would otherwise load: the ATT&CK catalogue
+    (~0.1 s) and the false-positive lists' matcher (~1 s). Left to the first lookup or
+    write under load, that request and every one queued behind it waited seconds."""
+    attack.catalogue()
+    try:
+        built.warninglists.matcher()
+    except Exception as error:  # only a warm-up: the first use tries again and reports
+        log.warning("warninglists not loaded at start (%s); the first use loads them", error)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """The iocfeed ASGI application for ``settings`` (the database must be migrated)."""
     built = build_services(settings, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # Load the ATT&CK catalogue (~0.8 s) before the first request needs it.
-        await asyncio.to_thread(attack.catalogue)
+        await asyncio.to_thread(_warm_up, built)
         # Everything built so far lives as long as the process: keep it out of the cyclic
         # collector's full passes, which otherwise rescan it while pages are served.
         gc.freeze()
