@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 from iocfeed.indicators.query import (
@@ -206,3 +206,25 @@ def test_repeated_reads_see_in_place_changes(
     again = search.newest_first(IndicatorQuery(), limit=5, after=None, now=T0).items[0]
     assert (first.last_seen, first.source) == (T0, "")
     assert (again.last_seen, again.source) == (T0 + timedelta(days=3), "honeypot")
+
+
+def test_served_objects_decode_their_page_as_it_was_read(
+    store: IndicatorStore, search: IndicatorSearch, engine: Engine
+) -> None:
+    """A page of stored objects reads only what serving needs; asking one of them for its
+    whole version reads the page's versions with one query, and ``last_seen`` (which a
+    repeated report moves in place) is the one the page was read with."""
+    seen = T0 - timedelta(days=2)
+    store.write([ioc(value=f"d{n}.example", last_seen=seen) for n in range(30)], T0)
+    page = search.objects_newest_first(IndicatorQuery(), limit=50, after=None, now=T0)
+    store.write([ioc(value="d7.example", last_seen=T0)], T0 + timedelta(minutes=1))
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    decoded = [item.decode() for item in page.items]
+    assert len([s for s in statements if "indicator_versions" in s]) == 1
+    assert [i.value for i in decoded] == [f"d{n}.example" for n in reversed(range(30))]
+    assert {i.last_seen for i in decoded} == {seen}
+    assert (
+        search.newest_first(IndicatorQuery(), limit=50, after=None, now=T0).items[22].last_seen
+        == T0
+    )
