@@ -1,18 +1,21 @@
 """gzip for every response the client accepts it for (TAXII pages, REST JSON, OpenAPI).
 
-Starlette's GZipMiddleware, deciding with the same ``Accept-Encoding`` reading as the STIX
-export (``gzip;q=0`` means no), so the export's own gzip and its per-encoding ETag agree with
-what is sent. Responses that already carry ``Content-Encoding`` (the export) pass untouched;
-either way a response large enough to compress says ``Vary: Accept-Encoding``.
+Starlette's GZipMiddleware, compressing with the export's ISA-L compressor (about five
+times zlib's speed for the same size, ``export.GZIP_LEVEL``) and deciding with the same
+``Accept-Encoding`` reading as the STIX export (``gzip;q=0`` means no), so the export's own
+gzip and its per-encoding ETag agree with what is sent. Responses that already carry
+``Content-Encoding`` (the export) pass untouched; either way a response large enough to
+compress says ``Vary: Accept-Encoding``.
 """
 
 from __future__ import annotations
 
+from isal import isal_zlib
 from starlette.datastructures import Headers
 from starlette.middleware.gzip import GZipMiddleware, GZipResponder, IdentityResponder
 from starlette.types import Message, Receive, Scope, Send
 
-from iocfeed.web.export import accepts_gzip
+from iocfeed.web.export import accepts_gzip, gzip_compressor
 
 
 class Compression(GZipMiddleware):
@@ -22,10 +25,9 @@ class Compression(GZipMiddleware):
             return
         responder: IdentityResponder
         if accepts_gzip(Headers(scope=scope).get("accept-encoding")):
-            responder = GZipResponder(
+            responder = _Responder(
                 self.app,
                 self.minimum_size,
-                compresslevel=self.compresslevel,
                 thread_minimum_size=self.thread_minimum_size,
                 exclude_content_types=self.exclude_content_types,
             )
@@ -34,6 +36,20 @@ class Compression(GZipMiddleware):
                 self.app, self.minimum_size, exclude_content_types=self.exclude_content_types
             )
         await responder(scope, receive, _one_vary(send))
+
+
+class _Responder(GZipResponder):
+    """Starlette's gzip responder with the ISA-L compressor, kept apart from Starlette's
+    own (typed as zlib's)."""
+
+    _gzip: isal_zlib.Compress | None = None
+
+    def _compress_body(self, body: bytes, more_body: bool) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip_compressor()
+        if more_body:
+            return self._gzip.compress(body) + self._gzip.flush(isal_zlib.Z_SYNC_FLUSH)
+        return self._gzip.compress(body) + self._gzip.flush()
 
 
 def _one_vary(send: Send) -> Send:

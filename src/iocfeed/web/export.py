@@ -9,13 +9,13 @@ this route sends large bodies, and a streamed body must be compressed as it stre
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from isal import isal_zlib
 from starlette.background import BackgroundTask
 
 from iocfeed.auth.access import Principal
@@ -44,9 +44,11 @@ Exporter = Annotated[Principal, Depends(require_export_scope(Scope.READ_STIX))]
 
 EFFECTIVE_SINCE = "X-Effective-Since"
 AUDIT_ACTION = "export.stix"
-# zlib level 4: about 8x smaller than the JSON for ~1 ms per 250 KB; level 6 saves
-# another 7 % for half as much time again.
-GZIP_LEVEL = 4
+# gzip by ISA-L (``isal``), level 1: a 1000-object page (615 KB of JSON) compresses to
+# 99 KB in 0.9 ms, where zlib takes 4.3 ms (level 1, 106 KB) to 5.2 ms (level 3, 100 KB);
+# every SIEM asks for gzip, so this is on every page a server sends.
+GZIP_LEVEL = 1
+GZIP_FEED = 64 * 1024
 GZIP_TOKENS = frozenset({"gzip", "x-gzip"})
 
 DESCRIPTION = """\
@@ -452,11 +454,26 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return bool(wildcard)
 
 
+def gzip_compressor() -> isal_zlib.Compress:
+    """A compressor of one gzip member (see ``GZIP_LEVEL``)."""
+    return isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, 31)  # 31: gzip, 32 KiB window
+
+
 def gzip_stream(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """``chunks`` compressed as one gzip member, emitted as zlib fills its buffer."""
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: gzip header, 32 KiB
+    """``chunks`` compressed as one gzip member, emitted as the compressor fills its buffer.
+
+    The compressor is fed at least ``GZIP_FEED`` bytes at a time: after a small first input
+    ISA-L's output is about three times larger (20 objects: 8.1 KB instead of 2.9 KB).
+    """
+    compressor = gzip_compressor()
+    pending: list[bytes] = []
+    size = 0
     for chunk in chunks:
-        compressed = compressor.compress(chunk)
-        if compressed:
-            yield compressed
-    yield compressor.flush()
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= GZIP_FEED:
+            compressed = compressor.compress(b"".join(pending))
+            pending, size = [], 0
+            if compressed:
+                yield compressed
+    yield compressor.compress(b"".join(pending)) + compressor.flush()
