@@ -38,7 +38,8 @@ max_tlp = "green"
 
 @contextmanager
 def two_workers(tmp_path: Path, environment: dict[str, str]) -> Iterator[str]:
-    """``iocfeed serve --workers 2`` with ``environment``; yields its base URL once healthy."""
+    """``iocfeed serve --workers 2`` with ``environment`` (which names the shared metrics
+    directory); yields its base URL once both workers serve."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "serve.log"
@@ -59,6 +60,13 @@ def two_workers(tmp_path: Path, environment: dict[str, str]) -> Iterator[str]:
                 pass
             assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
+        # One worker may answer while the other still loads (its warninglists take seconds on
+        # a loaded machine): wait until each has served a request (a latency file of its pid).
+        shared = Path(environment["PROMETHEUS_MULTIPROC_DIR"])
+        while len(worker_files(shared, "histogram")) < 2:
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            httpx.get(f"{base}/healthz", timeout=5)  # a new connection each time
+            time.sleep(0.05)
         yield base
     finally:
         server.terminate()
@@ -91,9 +99,9 @@ async def send(base: str, path: str, headers: dict[str, str], count: int) -> lis
         return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
-def worker_files(directory: Path) -> set[str]:
-    """The pids that wrote counters into the shared metrics directory."""
-    return {path.stem.rpartition("_")[2] for path in directory.glob("counter_*.db")}
+def worker_files(directory: Path, kind: str = "counter") -> set[str]:
+    """The pids that wrote metrics of ``kind`` into the shared metrics directory."""
+    return {path.stem.rpartition("_")[2] for path in directory.glob(f"{kind}_*.db")}
 
 
 def test_metrics_add_up_every_worker(tmp_path: Path, postgres_schema: str) -> None:
