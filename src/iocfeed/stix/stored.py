@@ -41,16 +41,16 @@ def stored_json(
 def served_objects(
     rows: Iterable[StoredObject], options: ExportOptions, creator: str | None
 ) -> Iterator[bytes]:
-    """``StoredObject.served`` of each row, deciding the marking of each (TLP, confidence)
-    pair once: a page holds a thousand rows and a handful of pairs."""
-    tails: dict[tuple[Tlp | None, Confidence], bytes] = {}
+    """Each row's SDO as a request with ``options`` (and producer id ``creator``) gets it,
+    deciding the marking of each (TLP, confidence) pair once: a page holds a thousand rows
+    and a handful of pairs."""
+    markings: dict[tuple[Tlp | None, Confidence], str] = {}
     for row in rows:
         pair = (row.tlp, row.confidence)
-        tail = tails.get(pair)
-        if tail is None:
-            marking = marking_id(object_tlp(row, options), options.tlp_version)
-            tail = tails[pair] = _tail(marking, creator)
-        yield row.json[:-1] + tail
+        marking = markings.get(pair)
+        if marking is None:
+            marking = markings[pair] = marking_id(object_tlp(row, options), options.tlp_version)
+        yield splice(row.json, marking, creator)
 
 
 @functools.lru_cache(maxsize=64)
