@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
+from iocfeed.indicators.model import Indicator, IocType, Tlp
 from iocfeed.lifecycle.sightings import Report
 from iocfeed.stix.markings import marking_definition, marking_id
 from iocfeed.stix.objects import (
@@ -24,7 +24,7 @@ from iocfeed.stix.objects import (
     relationship,
 )
 from iocfeed.stix.sightings import report_objects
-from iocfeed.stix.stored import StoredObject, splice
+from iocfeed.stix.stored import StoredObject, object_tlps, splice
 
 CHUNK_SIZE = 100  # objects per ``orjson.dumps`` call and per yielded chunk
 
@@ -134,15 +134,7 @@ def stored_objects_json(
     changed in place, are built, from the rows decoded, and only when the export has any.
     """
     creator = producer.identity_id if options.include_identity else None
-    # Few (tlp, confidence) pairs exist: decide each pair's TLP once.
-    decided: dict[tuple[Tlp | None, Confidence], Tlp] = {}
-    tlps = []
-    for row in rows:
-        pair = (row.tlp, row.confidence)
-        tlp = decided.get(pair)
-        if tlp is None:
-            tlp = decided[pair] = object_tlp(row, options)
-        tlps.append(tlp)
+    tlps = object_tlps(rows, options)
     markings = {tlp: marking_id(tlp, options.tlp_version) for tlp in set(tlps)}
     if options.include_identity:
         yield orjson.dumps(producer.identity())

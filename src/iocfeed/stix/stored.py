@@ -11,7 +11,7 @@ JSON members are unordered (RFC 8259 §4), so the appended members are the same 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -38,19 +38,28 @@ def stored_json(
     return orjson.dumps(sdo)
 
 
-def served_objects(
-    rows: Iterable[StoredObject], options: ExportOptions, creator: str | None
-) -> Iterator[bytes]:
-    """Each row's SDO as a request with ``options`` (and producer id ``creator``) gets it,
-    deciding the marking of each (TLP, confidence) pair once: a page holds a thousand rows
-    and a handful of pairs."""
-    markings: dict[tuple[Tlp | None, Confidence], str] = {}
+def object_tlps(rows: Iterable[StoredObject], options: ExportOptions) -> list[Tlp]:
+    """The TLP each row is served with (``objects.object_tlp``), deciding each (TLP,
+    confidence) pair once: a page holds a thousand rows and a handful of pairs."""
+    decided: dict[tuple[Tlp | None, Confidence], Tlp] = {}
+    tlps = []
     for row in rows:
         pair = (row.tlp, row.confidence)
-        marking = markings.get(pair)
-        if marking is None:
-            marking = markings[pair] = marking_id(object_tlp(row, options), options.tlp_version)
-        yield splice(row.json, marking, creator)
+        tlp = decided.get(pair)
+        if tlp is None:
+            tlp = decided[pair] = object_tlp(row, options)
+        tlps.append(tlp)
+    return tlps
+
+
+def served_objects(
+    rows: Sequence[StoredObject], options: ExportOptions, creator: str | None
+) -> Iterator[bytes]:
+    """Each row's SDO as a request with ``options`` (and producer id ``creator``) gets it."""
+    tlps = object_tlps(rows, options)
+    markings = {tlp: marking_id(tlp, options.tlp_version) for tlp in set(tlps)}
+    for row, tlp in zip(rows, tlps, strict=True):
+        yield splice(row.json, markings[tlp], creator)
 
 
 @functools.lru_cache(maxsize=64)
