@@ -34,11 +34,16 @@ cleanup() {
   for data in replica primary; do
     [[ -f "$root/$data/postmaster.pid" ]] && as_pg "$PGBIN/pg_ctl" -D "$root/$data" -m fast -w stop >/dev/null 2>&1 || true
   done
-  [[ -f "$root/redis.pid" ]] && kill "$(cat "$root/redis.pid")" 2>/dev/null || true
+  if [[ -f "$root/redis.pid" ]]; then
+    local redis_pid; redis_pid="$(cat "$root/redis.pid")"
+    kill "$redis_pid" 2>/dev/null || true
+    # Redis and the server's workers may still write their last lines into $root.
+    for _ in $(seq 50); do kill -0 "$redis_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
   if [[ $status != 0 ]]; then
     for log in "$root"/*.log; do say "--- $log"; tail -n 30 "$log" >&2 || true; done
   fi
-  rm -rf "$root"
+  for _ in $(seq 10); do rm -rf "$root" 2>/dev/null && break; sleep 0.2; done
   exit $status
 }
 trap cleanup EXIT
