@@ -55,34 +55,39 @@ class Release:
             text=True,
         ).stdout
 
-    @contextlib.contextmanager
-    def server(self, database_url: str) -> Iterator[Server]:
+    def server(self, database_url: str) -> contextlib.AbstractContextManager[Server]:
         """``iocfeed serve`` of this release on a free loopback port."""
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        command = [sys.executable, "-m", "iocfeed", "serve", "--host", "127.0.0.1"]
-        process = subprocess.Popen(
-            [*command, "--port", str(port), "--log-level", "warning"],
-            env=self.environment(database_url),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                        break
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.name}: iocfeed serve did not start")
-                time.sleep(0.1)
-            yield Server(base, process.pid)
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
+        command = ["iocfeed", "serve", "--host", "127.0.0.1", "--log-level", "warning"]
+        return serve(command, self.environment(database_url), self.name)
+
+
+@contextlib.contextmanager
+def serve(module: list[str], env: dict[str, str], name: str) -> Iterator[Server]:
+    """``python -m <module> --port <free loopback port>`` in ``env``, once it answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    process = subprocess.Popen(
+        [sys.executable, "-m", *module, "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name}: the server did not start")
+            time.sleep(0.1)
+        yield Server(base, process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ outside peer, all measured in this run on this machine:
 * the backfill that gives a store written by the previous release its stored JSON;
 * a 1000-indicator STIX export over HTTP, warm (the same request repeated) and cold (the
   first export of a freshly started server), beside the floor (one SQL read of the same
-  rows' stored JSON plus writing the bytes) and the ``stix2`` library;
+  rows' stored JSON and the bytes on the socket: ``bench.floor_app``, under the same
+  uvicorn, fetched by the same client; and the same read with the bytes written in
+  process) and the ``stix2`` library;
 * TAXII over HTTP: the first page, page 900, pages at positions read once, and the full
   walk (server CPU seconds, and the client's wall time);
 * REST lookups of single indicators; the server's peak memory;
@@ -42,7 +44,7 @@ from typing import Any
 import httpx
 
 from bench.import_speed import fresh_database, write_jsonl
-from bench.releases import CURRENT, Release, Server, previous
+from bench.releases import CURRENT, Release, Server, previous, serve
 from bench.report import Row, print_table
 
 DATA = Path(__file__).parent / ".data"
@@ -151,6 +153,18 @@ def export_floor(database: Path, runs: int) -> list[float]:
             connection.close()
             samples.append(time.perf_counter() - started)
     return samples
+
+
+def export_floor_http(database: Path, runs: int) -> list[float]:
+    """The same read with the bytes sent on the socket (``bench.floor_app``, under the same
+    uvicorn), fetched as ours is: the floor of an export over HTTP."""
+    module = ["uvicorn", "bench.floor_app:app", "--host", "127.0.0.1", "--lifespan", "off"]
+    module += ["--no-access-log", "--log-level", "warning"]
+    env = {**os.environ, "IOCFEED_BENCH_FLOOR_DB": str(database)}
+    with serve(module, env, "floor") as server, httpx.Client(base_url=server.base) as client:
+        fetch = lambda: _get(client, "/api/v1/export/stix")  # noqa: E731
+        fetch()
+        return [_timed(fetch) for _ in range(runs)]
 
 
 def stix2_export(database: Path, runs: int) -> list[float]:
@@ -285,7 +299,8 @@ def read_rows(count: int, prev: Release, work: Path, quick: bool) -> list[Row]:
     backfill = _timed(lambda: CURRENT.run(f"sqlite:///{ours_db}", "iocfeed", "db", "upgrade"))
     ours = read_figures(CURRENT, ours_db, quick)
     before = read_figures(prev, before_db, quick)
-    floor = _ms(export_floor(ours_db, 15))
+    floor = _ms(export_floor_http(ours_db, 15))
+    in_process = _ms(export_floor(ours_db, 15))
     stix2 = _ms(stix2_export(ours_db, 2 if quick else 3))
     cold, warm = _ms(ours["export cold"]), _ms(ours["export warm"])
     full = count >= 1_000_000
@@ -304,7 +319,7 @@ def read_rows(count: int, prev: Release, work: Path, quick: bool) -> list[Row]:
             "ms",
             cold,
             _ms(before["export cold"]),
-            "floor: SQL read + bytes",
+            "floor: SQL read + bytes on the socket",
             floor,
             "≤ 2× floor, ≤ 2× warm",
             cold <= 2 * floor and cold <= 2 * warm,
@@ -315,10 +330,19 @@ def read_rows(count: int, prev: Release, work: Path, quick: bool) -> list[Row]:
             "ms",
             warm,
             _ms(before["export warm"]),
-            "floor: SQL read + bytes",
+            "floor: SQL read + bytes on the socket",
             floor,
             "≤ 2× floor",
             warm <= 2 * floor,
+        ),
+        Row(
+            "export",
+            "1000 indicators, warm",
+            "ms",
+            warm,
+            _ms(before["export warm"]),
+            "SQL read + bytes in process",
+            in_process,
         ),
         Row(
             "export",
