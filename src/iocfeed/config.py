@@ -291,6 +291,13 @@ class Settings(BaseSettings):
     max_page_size: int = Field(
         default=1000, gt=0, le=10000, description="Largest page (REST, TAXII, export limit)."
     )
+    bulk_slots: int = Field(
+        default=2,
+        ge=0,
+        description="Bulk requests (TAXII object and manifest pages, exports, REST searches, "
+        "imports) each server process builds at once; more wait their turn, so that lookups "
+        "and other small requests never queue behind them. 0 = no limit.",
+    )
     expiry_sweep_seconds: float = Field(
         default=60.0,
         ge=0,

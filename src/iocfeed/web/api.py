@@ -30,6 +30,7 @@ from iocfeed.services import Services
 from iocfeed.store.usage import Counts
 from iocfeed.web import params
 from iocfeed.web.auth import require_scope, services
+from iocfeed.web.bulk import BULK, bulk_turns
 from iocfeed.web.schemas import (
     JSON,
     RATE_HEADERS,
@@ -69,6 +70,7 @@ _VALUE_PATH = Path(
 
 @router.get(
     "/iocs",
+    dependencies=[BULK],
     summary="Search indicators",
     description="Indicators matching every filter given, newest change (`modified`) first, "
     "in pages. Follow `next` until it is null to read them all; the walk sees the feed as it "
@@ -366,7 +368,8 @@ async def upsert(request: Request, principal: Writer) -> Response:
     if not (content_type == JSON or content_type.endswith("+json")):
         raise UnsupportedMediaType(f"Send indicators as {JSON}, not {content_type[:100]!r}")
     items = params.upsert_items(await request.body())
-    summary = await run_in_threadpool(_upsert, services(request), principal, items)
+    async with bulk_turns(request).turn():
+        summary = await run_in_threadpool(_upsert, services(request), principal, items)
     return json_response(summary.as_dict())
 
 

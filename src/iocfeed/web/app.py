@@ -30,6 +30,7 @@ from iocfeed.web import (
     warninglists,
     webhooks,
 )
+from iocfeed.web.bulk import BulkTurns
 from iocfeed.web.compression import Compression
 from iocfeed.web.docs import install_docs
 from iocfeed.web.errors import install_error_handlers
@@ -133,6 +134,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = built
+    app.state.bulk_turns = BulkTurns(settings.bulk_slots)
     metrics = Metrics(
         built.search.counts_by_type, built.limiter.redis_failures, shared=shared_dir()
     )

@@ -74,6 +74,13 @@ def services(request: Request) -> Services:
     return built
 
 
+async def injected_services(request: Request) -> Services:
+    """``services`` as a dependency. The cheap dependencies are ``async``: FastAPI runs a
+    plain ``def`` one in its thread pool, a hop that costs more than the work and, under
+    load, waits for the interpreter lock behind every page being built."""
+    return services(request)
+
+
 def key_from_authorization(header: str) -> str | None:
     """The key in an ``Authorization`` header value; None for a scheme that carries none.
 

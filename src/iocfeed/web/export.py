@@ -35,10 +35,11 @@ from iocfeed.indicators.model import IocType, Tlp
 from iocfeed.parameters import TYPE_NAMES
 from iocfeed.services import Services
 from iocfeed.web.auth import require_export_scope, services
+from iocfeed.web.bulk import BULK
 from iocfeed.web.schemas import RATE_HEADERS, error_responses, timestamp
 from iocfeed.web.usage import served
 
-router = APIRouter(tags=["export"])
+router = APIRouter(tags=["export"], dependencies=[BULK])
 
 Exporter = Annotated[Principal, Depends(require_export_scope(Scope.READ_STIX))]
 

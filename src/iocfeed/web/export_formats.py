@@ -32,10 +32,11 @@ from iocfeed.outputs.text import FLAVOR_NAMES
 from iocfeed.parameters import TYPE_NAMES
 from iocfeed.services import Services
 from iocfeed.web.auth import require_export_scope, services
+from iocfeed.web.bulk import BULK
 from iocfeed.web.export import EFFECTIVE_SINCE, download
 from iocfeed.web.schemas import RATE_HEADERS, error_responses, timestamp
 
-router = APIRouter(tags=["export"])
+router = APIRouter(tags=["export"], dependencies=[BULK])
 
 Reader = Annotated[Principal, Depends(require_export_scope(Scope.READ_STIX))]
 

@@ -34,7 +34,8 @@ from iocfeed.services import Services
 from iocfeed.taxii import collections, query, resources
 from iocfeed.taxii.media import TAXII_MEDIA_TYPE, acceptable, content_type_ok
 from iocfeed.taxii_service import Reply, TaxiiService
-from iocfeed.web.auth import require_scope, services
+from iocfeed.web.auth import injected_services, require_scope
+from iocfeed.web.bulk import BULK, bulk_turns
 from iocfeed.web.params import body_error
 from iocfeed.web.schemas import RATE_HEADERS
 from iocfeed.web.taxii_openapi import (
@@ -63,13 +64,13 @@ TITLE = "iocfeed TAXII 2.1 server"
 API_ROOT_TITLE = "iocfeed indicators"
 
 
-def negotiate(request: Request) -> None:
+async def negotiate(request: Request) -> None:
     """406 unless the client accepts ``application/taxii+json;version=2.1`` (§1.6.8)."""
     if not acceptable(request.headers.get("accept")):
         raise NotAcceptable(f"This endpoint produces only {TAXII_MEDIA_TYPE}")
 
 
-def envelope_content(request: Request) -> None:
+async def envelope_content(request: Request) -> None:
     """415 unless a POST body is a TAXII 2.1 envelope (§5.5)."""
     if not content_type_ok(request.headers.get("content-type")):
         raise UnsupportedMediaType(f"Add Objects takes a TAXII envelope as {TAXII_MEDIA_TYPE}")
@@ -87,7 +88,7 @@ class TaxiiResponse(JSONResponse):
 router = APIRouter(tags=["TAXII 2.1"], dependencies=[Depends(negotiate)])
 Reader = Annotated[Principal, Depends(require_scope(Scope.READ_TAXII))]
 Writer = Annotated[Principal, Depends(require_scope(Scope.WRITE_IOCS))]
-Built = Annotated[Services, Depends(services)]
+Built = Annotated[Services, Depends(injected_services)]
 
 
 # --- routes -------------------------------------------------------------------------------
@@ -272,6 +273,7 @@ _READ_NOTE = (
 @route(
     f"/{API_ROOT}/collections/{{collection_id}}/manifest/",
     "GET",
+    dependencies=[BULK],
     summary="Get Object Manifests",
     description="TAXII 2.1 §5.3: the id, `date_added`, version and media type of each object "
     "version the filters select, oldest `date_added` first, in pages: what Get Objects would "
@@ -294,6 +296,7 @@ def manifest(
 @route(
     f"/{API_ROOT}/collections/{{collection_id}}/objects/",
     "GET",
+    dependencies=[BULK],
     summary="Get Objects",
     description="TAXII 2.1 §5.4: the STIX objects the filters select, oldest `date_added` "
     "first, in pages of an envelope. A full read (no `added_after`) starts with the "
@@ -349,12 +352,13 @@ async def add_objects(
             scope=Scope.WRITE_IOCS,
         )
     posted = envelope_objects(await request.body())
-    result = await run_in_threadpool(
-        TaxiiService(built).add_objects,
-        posted,
-        key_id=principal.key.key_id,
-        max_tlp=principal.plan.max_tlp,
-    )
+    async with bulk_turns(request).turn():
+        result = await run_in_threadpool(
+            TaxiiService(built).add_objects,
+            posted,
+            key_id=principal.key.key_id,
+            max_tlp=principal.plan.max_tlp,
+        )
     return taxii(result, status_code=202)
 
 
