@@ -36,9 +36,9 @@ from iocfeed.ingest import validate
 from iocfeed.services import Services
 from iocfeed.stix.ids import SDO_TYPE
 from iocfeed.stix.markings import marking_id
-from iocfeed.stix.objects import ExportOptions, object_tlp
+from iocfeed.stix.objects import ExportOptions
 from iocfeed.stix.sightings import report_objects
-from iocfeed.stix.stored import StoredObject, served_objects
+from iocfeed.stix.stored import StoredObject, object_tlps, served_objects
 from iocfeed.stix.timestamps import stix_timestamp
 from iocfeed.taxii import collections, resources
 from iocfeed.taxii.collections import Collection, FeedSource
@@ -209,8 +209,8 @@ class TaxiiService:
         its objects: each once per page, however many versions of its indicator it holds."""
         built = self.services
         markings = {
-            item.stix_id: marking_id(object_tlp(item, OPTIONS), OPTIONS.tlp_version)
-            for item in items
+            item.stix_id: marking_id(tlp, OPTIONS.tlp_version)
+            for item, tlp in zip(items, object_tlps(items, OPTIONS), strict=True)
         }
         reports = built.sightings.of(markings)
         named = frozenset(built.settings.sightings_named_accounts)
