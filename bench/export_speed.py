@@ -21,7 +21,6 @@ import contextlib
 import functools
 import os
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -39,6 +38,7 @@ import orjson
 import stix2
 
 from bench.dataset import sqlite_dataset
+from bench.releases import free_port, wait_until_healthy
 from iocfeed.config import DEFAULT_IDENTITY_ID
 from iocfeed.indicators.model import IocType
 from iocfeed.indicators.query import IndicatorQuery
@@ -116,12 +116,6 @@ def timed(action: Callable[[], object], runs: int) -> list[float]:
 # --- the server -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def server(database: Path) -> Iterator[tuple[str, int]]:
     """A real ``iocfeed serve`` on a free loopback port; yields its base URL and pid."""
@@ -139,14 +133,7 @@ def server(database: Path) -> Iterator[tuple[str, int]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("iocfeed serve did not start")
-            time.sleep(0.1)
+        wait_until_healthy(base, process, seconds=60, failure="iocfeed serve did not start")
         yield base, process.pid
     finally:
         process.terminate()

@@ -37,7 +37,6 @@ import contextlib
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,7 @@ import redis
 from sqlalchemy import text
 
 from bench.dataset import write_dataset
+from bench.releases import free_port, wait_until_healthy
 from bench.report import Row, print_table
 from iocfeed.store.engine import open_engine
 from iocfeed.taxii.collections import ALL_COLLECTION_ID
@@ -172,12 +172,6 @@ def create_key(url: str, config: Path, bindir: Path) -> str:
     return made.stdout.strip()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.contextmanager
 def deployment(url: str, config: Path, bindir: Path, logs: Path) -> Iterator[str]:
     """``iocfeed serve --workers 2`` and an ``iocfeed worker`` on ``url``; the base URL."""
@@ -218,14 +212,8 @@ def deployment(url: str, config: Path, bindir: Path, logs: Path) -> Iterator[str
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
-                    break
-            if time.monotonic() > deadline or processes[0].poll() is not None:
-                raise RuntimeError(f"the server did not start; see {logs}")
-            time.sleep(0.2)
+        failure = f"the server did not start; see {logs}"
+        wait_until_healthy(base, processes[0], seconds=90, failure=failure)
         yield base
     finally:
         for process in processes:

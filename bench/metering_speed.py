@@ -29,7 +29,8 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bench.dataset import sqlite_dataset
-from bench.taxii_speed import ACCEPT, free_port, running
+from bench.releases import free_port
+from bench.taxii_speed import ACCEPT, running
 from iocfeed.clock import SystemClock
 from iocfeed.config import Settings
 from iocfeed.portal.metering import DatabaseSink, UsageMeter

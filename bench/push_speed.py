@@ -16,7 +16,6 @@ request), median of three runs:
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 import httpx
 
 from bench.dataset import sqlite_dataset
+from bench.releases import free_port
 from iocfeed.event_feed import EVERY_VERSION, Audience, events_after
 from iocfeed.indicators.model import Tlp
 from iocfeed.indicators.query import IndicatorQuery, Keyset
@@ -79,12 +79,6 @@ def timed(walk: Callable[[], int], runs: int) -> tuple[float, int]:
         count = walk()
         seconds.append(time.perf_counter() - started)
     return statistics.median(seconds), count
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def over_http(path: Path, expected: int) -> tuple[float, float]:

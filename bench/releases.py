@@ -61,12 +61,32 @@ class Release:
         return serve(command, self.environment(database_url), self.name)
 
 
+def free_port() -> int:
+    """A TCP port free on loopback now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_healthy(
+    base: str, process: subprocess.Popen[bytes], *, seconds: float, failure: str
+) -> None:
+    """Return once ``base/healthz`` answers 200; raise ``failure`` if ``process`` exits or
+    ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                return
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(failure)
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def serve(module: list[str], env: dict[str, str], name: str) -> Iterator[Server]:
     """``python -m <module> --port <free loopback port>`` in ``env``, once it answers."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", *module, "--port", str(port)],
         env=env,
@@ -76,14 +96,7 @@ def serve(module: list[str], env: dict[str, str], name: str) -> Iterator[Server]
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name}: the server did not start")
-            time.sleep(0.1)
+        wait_until_healthy(base, process, seconds=120, failure=f"{name}: the server did not start")
         yield Server(base, process.pid)
     finally:
         process.terminate()

@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from sqlalchemy import text
 from taxii2client.v21 import Collection, as_pages
 
 from bench.dataset import sqlite_dataset
+from bench.releases import free_port
 from iocfeed.store.engine import open_engine
 from iocfeed.store.keys import KeyStore
 from iocfeed.taxii.collections import ALL_COLLECTION_ID
@@ -64,12 +64,6 @@ class Row:
     server: str
     size: int
     timings: dict[str, float | None] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(url: str, auth: tuple[str, str], process: subprocess.Popen[bytes]) -> None:
