@@ -269,13 +269,16 @@ def test_etag_follows_the_content(store: IndicatorStore, search: IndicatorSearch
     ]
     tags = {first.etag, *(variant.etag for variant in variants)}
     assert len(tags) == 1 + len(variants)
-    # A later sighting changes observed-data (last_observed) without a new version.
-    observed = export(search, include_observables=True)
+    # A later sighting changes observed-data (last_observed) without a new version; the
+    # indicators alone do not show it, so their bytes and ETag stay.
+    observed, plain = export(search, include_observables=True), export(search)
     store.write(
         [ioc("ipv4", "198.51.100.1", confidence=Confidence.HIGH, last_seen=LATER)],
         T0 + timedelta(days=4),
     )
     assert export(search, include_observables=True).etag != observed.etag
+    assert export(search).etag == plain.etag
+    assert b"".join(export(search).chunks()) == b"".join(plain.chunks())
 
 
 def test_bundle_id_is_uuid4_shaped_and_follows_the_etag(

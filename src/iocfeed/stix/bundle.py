@@ -24,7 +24,7 @@ from iocfeed.stix.objects import (
     relationship,
 )
 from iocfeed.stix.sightings import report_objects
-from iocfeed.stix.stored import StoredObject, object_tlps, splice
+from iocfeed.stix.stored import StoredObject, object_tlps, spliced, tails
 
 CHUNK_SIZE = 100  # objects per ``orjson.dumps`` call and per yielded chunk
 
@@ -141,8 +141,7 @@ def stored_objects_json(
     if options.include_markings:
         for tlp in sorted(markings):
             yield orjson.dumps(marking_definition(tlp, options.tlp_version))
-    for row, tlp in zip(rows, tlps, strict=True):
-        yield splice(row.json, markings[tlp], creator)
+    yield from spliced(rows, tlps, tails(markings, options, creator))
     if options.include_observables:
         seen: set[str] = set()
         for row, tlp in zip(rows, tlps, strict=True):
@@ -158,7 +157,7 @@ def stored_objects_json(
         linked = [
             (row.decode(), tlp)
             for row, tlp in zip(rows, tlps, strict=True)
-            if row.type is IocType.MITRE_ATTACK or not patterns.isdisjoint(row.techniques)
+            if row.type is IocType.MITRE_ATTACK or not patterns.isdisjoint(row.decode().techniques)
         ]
         indicators = [indicator for indicator, _ in linked]
         linked_tlps = [tlp for _, tlp in linked]

@@ -4,14 +4,13 @@ A stored version never changes in anything its SDO shows, so the store keeps the
 beside the row (``stored_json``), built without the two parts a request decides:
 ``created_by_ref`` (``include_identity``) and ``object_marking_refs`` (the TLP, which the
 ``tlp`` option and ``tlp_version`` can change). Serving a version appends those two members
-to the stored bytes (``splice``): no row is decoded and no object is built on the read path.
+to the stored bytes (``spliced``): no row is decoded and no object is built on the read path.
 JSON members are unordered (RFC 8259 §4), so the appended members are the same object.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -57,32 +56,40 @@ def served_objects(
 ) -> Iterator[bytes]:
     """Each row's SDO as a request with ``options`` (and producer id ``creator``) gets it."""
     tlps = object_tlps(rows, options)
-    markings = {tlp: marking_id(tlp, options.tlp_version) for tlp in set(tlps)}
+    return spliced(rows, tlps, tails(set(tlps), options, creator))
+
+
+def tails(tlps: Iterable[Tlp], options: ExportOptions, creator: str | None) -> dict[Tlp, bytes]:
+    """What :func:`spliced` appends to an object of each TLP: ``created_by_ref`` (when
+    ``creator`` is given) and ``object_marking_refs``, as JSON members after a comma."""
+    appended = {}
+    for tlp in tlps:
+        members: dict[str, object] = {"object_marking_refs": [marking_id(tlp, options.tlp_version)]}
+        if creator is not None:
+            members = {"created_by_ref": creator, **members}
+        appended[tlp] = b"," + orjson.dumps(members)[1:]
+    return appended
+
+
+def spliced(
+    rows: Iterable[StoredObject], tlps: Iterable[Tlp], tails: Mapping[Tlp, bytes]
+) -> Iterator[bytes]:
+    """The served SDOs: each row's stored JSON (an object with at least one member) with
+    the tail of its TLP appended before its closing brace."""
     for row, tlp in zip(rows, tlps, strict=True):
-        yield splice(row.json, markings[tlp], creator)
-
-
-@functools.lru_cache(maxsize=64)
-def _tail(marking: str, creator: str | None) -> bytes:
-    members: dict[str, object] = {"object_marking_refs": [marking]}
-    if creator is not None:
-        members = {"created_by_ref": creator, **members}
-    return b"," + orjson.dumps(members)[1:]
-
-
-def splice(stored: bytes, marking: str, creator: str | None) -> bytes:
-    """The served SDO: ``stored`` (a JSON object with at least one member) with
-    ``created_by_ref`` (when ``creator`` is given) and ``object_marking_refs`` appended."""
-    return stored[:-1] + _tail(marking, creator)
+        yield row.json[:-1] + tails[tlp]
 
 
 class StoredObject(NamedTuple):
     """One stored version as the read path serves it: its stored JSON and the few columns a
     request's choices depend on, without decoding the rest of the row.
 
+    Only what never changes once written is read: the columns changed in place
+    (``last_seen``) and those only observables and relationships need (``revoked``,
+    ``valid_until``, ``techniques``) come with the whole version, from :meth:`decode`.
     Times other than ``date_added`` stay as the store keeps them (integer microseconds since
-    the epoch): the read path only compares and fingerprints them. A tuple, because a page
-    makes a thousand of them: building one costs a third of a frozen dataclass.
+    the epoch). A tuple, because a page makes a thousand of them: building one costs a third
+    of a frozen dataclass.
     """
 
     seq: int
@@ -90,11 +97,7 @@ class StoredObject(NamedTuple):
     type: IocType
     confidence: Confidence
     tlp: Tlp | None
-    revoked: bool
-    valid_until_us: int | None
     modified_us: int
-    last_seen_us: int
-    techniques: tuple[str, ...]
     date_added_us: int
     json: bytes
     decoder: Callable[[int], Indicator]
@@ -105,7 +108,8 @@ class StoredObject(NamedTuple):
         return _EPOCH + timedelta(microseconds=self.date_added_us)
 
     def decode(self) -> Indicator:
-        """The whole version (observables and relationships need it)."""
+        """The whole version (observables and relationships need it); the first call reads
+        every version of the page at once."""
         return self.decoder(self.seq)
 
     @property
@@ -116,7 +120,3 @@ class StoredObject(NamedTuple):
     def effective_tlp(self) -> Tlp:
         """SPEC §4: the operator's TLP, else the one the confidence gives."""
         return self.tlp if self.tlp is not None else TLP_BY_CONFIDENCE[self.confidence]
-
-    def withdrawn(self, now_us: int) -> bool:
-        """Revoked, or past ``valid_until`` at ``now_us`` (epoch microseconds)."""
-        return self.revoked or (self.valid_until_us is not None and self.valid_until_us <= now_us)

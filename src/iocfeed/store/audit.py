@@ -17,6 +17,8 @@ from sqlalchemy import Engine, insert, select
 from iocfeed.store.rows import from_us, to_us
 from iocfeed.store.schema import audit_log
 
+# Written after every read a key makes: built once (see ``store.keys``).
+_INSERT = insert(audit_log)
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
@@ -59,15 +61,16 @@ class AuditLog:
     ) -> None:
         with self.engine.begin() as connection:
             connection.execute(
-                insert(audit_log).values(
-                    at=to_us(now),
-                    key_id=key_id,
-                    action=action,
-                    parameters=orjson.dumps(parameters, default=str).decode(),
-                    result_count=result_count,
-                    account_id=account_id,
-                    user_id=user_id,
-                )
+                _INSERT,
+                {
+                    "at": to_us(now),
+                    "key_id": key_id,
+                    "action": action,
+                    "parameters": orjson.dumps(parameters, default=str).decode(),
+                    "result_count": result_count,
+                    "account_id": account_id,
+                    "user_id": user_id,
+                },
             )
 
     def recent(self, limit: int = 100) -> list[AuditRecord]:

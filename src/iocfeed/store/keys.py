@@ -29,6 +29,9 @@ _JOINED = select(
     accounts.c.status,
     accounts.c.created.label("account_created"),
 ).join_from(api_keys, accounts, accounts.c.account_id == api_keys.c.account_id)
+# Read on every authenticated request: built once, so SQLAlchemy neither rebuilds it nor
+# recomputes its cache key (half of the lookup's 0.2 ms).
+_BY_KEY_ID = _JOINED.where(api_keys.c.key_id == bindparam("key_id"))
 
 
 def _key(row: Any) -> ApiKey:
@@ -125,7 +128,7 @@ class KeyStore:
     def find_with_account(self, key_id: str) -> tuple[ApiKey, str, Account] | None:
         """The key, its stored secret hash and its account, in one query; or ``None``."""
         with self.engine.connect() as connection:
-            row = connection.execute(_JOINED.where(api_keys.c.key_id == key_id)).first()
+            row = connection.execute(_BY_KEY_ID, {"key_id": key_id}).first()
         return (_key(row), row.secret_hash, _account(row)) if row is not None else None
 
     def get(self, key_id: str) -> ApiKey:
