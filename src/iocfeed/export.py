@@ -10,11 +10,11 @@ cap) is said here once, as :class:`~iocfeed.errors.InvalidQuery` or
 
 ``run_export`` applies the caller's plan (lookback clamp, highest TLP), reads at most
 ``limit`` latest versions newest ``modified`` first in one indexed query, and fingerprints
-them: the ETag is SHA-256 over the rows' ids and ``modified`` (a version's stored JSON never
-changes), the options, the producer and :data:`EXPORT_FORMAT_VERSION`; with observables also
-each row's ``last_seen`` (observed-data shows it, and the store updates it in place) and
-whether it is withdrawn at the time of the export (revoked or expired rows ship no
-observables). Nothing else goes into the output, so equal ETags mean
+them: the ETag is SHA-256 over the rows' numbers (each names one version, and a version's
+stored JSON never changes), the options, the producer and :data:`EXPORT_FORMAT_VERSION`;
+with observables also each row's ``last_seen`` (observed-data shows it, and the store
+updates it in place) and whether it is withdrawn at the time of the export (revoked or
+expired rows ship no observables). Nothing else goes into the output, so equal ETags mean
 equal bytes: the bundle id is derived from the same digest, which keeps a re-download of
 unchanged data byte for byte identical and the ETag honestly strong. A caller holding the
 ETag learns "not modified" without a single object being built.
@@ -386,15 +386,12 @@ def fingerprint(
         producer.identity_class,
         producer.created,
     )
-    parts: list[tuple[object, ...]] = [(row.stix_id, row.modified_us) for row in rows]
+    parts: list[object] = [row.seq for row in rows]
     if options.include_observables:
         # Observables show ``last_seen`` and leave out withdrawn versions, so they need the
         # whole versions (decoded once per page, the same ones the objects are built from).
-        decoded = [row.decode() for row in rows]
-        parts = [
-            (*part, indicator.last_seen, indicator.withdrawn(now))
-            for part, indicator in zip(parts, decoded, strict=True)
-        ]
+        decoded = [(row.seq, row.decode()) for row in rows]
+        parts = [(seq, i.last_seen, i.withdrawn(now)) for seq, i in decoded]
     if not options.include_sightings:
         return hashlib.sha256(orjson.dumps([head, parts])).hexdigest()
     # Reports never change once stored; which exist, and who is named, is what can.
@@ -423,7 +420,7 @@ def run_export(
     page = search.objects_newest_first(query, limit=request.limit, after=None, now=now)
     reports: Sequence[Report] = ()
     if request.options.include_sightings and reports_of is not None:
-        reports = reports_of(item.stix_id for item in page.items)
+        reports = reports_of(item.decode().stix_id for item in page.items)
     return ExportResult(
         request=request,
         producer=producer,

@@ -18,10 +18,10 @@ can read back what it posted; a value already known keeps its existing id (one i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 
@@ -31,14 +31,14 @@ from iocfeed.formats.stixbundle import records_from_objects
 from iocfeed.indicators.merge import Outcome, Writer
 from iocfeed.indicators.model import IndicatorInput, IocType, Rejected, Tlp
 from iocfeed.indicators.normalize import RecordDefaults
-from iocfeed.indicators.query import IndicatorQuery, Keyset
+from iocfeed.indicators.query import IndicatorQuery, Keyset, Page
 from iocfeed.ingest import validate
 from iocfeed.services import Services
 from iocfeed.stix.ids import SDO_TYPE
 from iocfeed.stix.markings import marking_id
 from iocfeed.stix.objects import ExportOptions
 from iocfeed.stix.sightings import report_objects
-from iocfeed.stix.stored import StoredObject, object_tlps, served_objects
+from iocfeed.stix.stored import StoredObject, StoredVersion, object_tlps, served_objects
 from iocfeed.stix.timestamps import stix_timestamp
 from iocfeed.taxii import collections, resources
 from iocfeed.taxii.collections import Collection, FeedSource
@@ -66,12 +66,29 @@ class Reply:
     """How many STIX objects (or manifest records, versions) the body holds."""
 
 
+class _Item(Protocol):
+    """What a walk's page needs of each stored version, whether served or listed."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def date_added(self) -> datetime: ...
+
+    @property
+    def effective_tlp(self) -> Tlp: ...
+
+
+_I = TypeVar("_I", bound=_Item)
+_Reader = Callable[..., tuple[Page[_I], datetime]]
+
+
 @dataclass(frozen=True, slots=True)
-class _Selection:
+class _Selection(Generic[_I]):
     """One page of a walk: reference objects, then stored versions, and the next token."""
 
     references: list[Reference]
-    items: list[StoredObject]
+    items: list[_I]
     next_token: str | None
 
     @property
@@ -122,7 +139,7 @@ class TaxiiService:
     def objects(self, request: ObjectsRequest, params: Params) -> Reply:
         """Get Objects (§5.4): an envelope of whole objects."""
         sightings = _include_sightings(params)
-        page = self._select(request, params, Endpoint.OBJECTS)
+        page = self._select(request, params, Endpoint.OBJECTS, self._objects)
         return Reply(
             self._envelope(page, sightings=sightings),
             page.headers(),
@@ -132,7 +149,7 @@ class TaxiiService:
     def object(self, request: ObjectsRequest, params: Params, object_id: str) -> Reply:
         """Get an Object (§5.6): its selected versions; 404 when the collection has none."""
         sightings = _include_sightings(params)
-        page = self._select(request, params, Endpoint.OBJECT)
+        page = self._select(request, params, Endpoint.OBJECT, self._objects)
         self._found(page, request, object_id)
         return Reply(
             self._envelope(page, sightings=sightings),
@@ -142,7 +159,7 @@ class TaxiiService:
 
     def manifest(self, request: ObjectsRequest, params: Params) -> Reply:
         """Get Object Manifests (§5.3): one record per selected version."""
-        page = self._select(request, params, Endpoint.MANIFEST)
+        page = self._select(request, params, Endpoint.MANIFEST, self._versions)
         records = [
             resources.manifest_record(
                 id=reference.id, date_added=REFERENCE_DATE_ADDED, version=reference.version
@@ -160,18 +177,30 @@ class TaxiiService:
 
     def versions(self, request: ObjectsRequest, params: Params, object_id: str) -> Reply:
         """Get Object Versions (§5.8): the ``modified`` of each version, oldest first."""
-        page = self._select(request, params, Endpoint.VERSIONS)
+        page = self._select(request, params, Endpoint.VERSIONS, self._versions)
         self._found(page, request, object_id)
         modified = [reference.version for reference in page.references]
         modified += [stix_timestamp(item.modified) for item in page.items]
         body = resources.versions(modified, more=page.more, next_token=page.next_token)
         return Reply(orjson.dumps(body), page.headers(), len(modified))
 
-    def _select(self, request: ObjectsRequest, params: Params, endpoint: Endpoint) -> _Selection:
+    @property
+    def _objects(self) -> _Reader[StoredObject]:
+        """Pages of objects read with their JSON, to serve."""
+        return self.services.search.objects_in_added_order
+
+    @property
+    def _versions(self) -> _Reader[StoredVersion]:
+        """Pages of versions read without their JSON, to list."""
+        return self.services.search.versions_in_added_order
+
+    def _select(
+        self, request: ObjectsRequest, params: Params, endpoint: Endpoint, read: _Reader[_I]
+    ) -> _Selection[_I]:
         references = selected(self.references, params, request, endpoint)
         if request.matches_nothing:
             return _Selection(references, [], None)
-        page, as_of = self.services.search.objects_in_added_order(
+        page, as_of = read(
             self._snapshot_query(request),
             limit=request.limit,
             after=request.after,
@@ -196,7 +225,7 @@ class TaxiiService:
         """
         return replace(request.query, as_of=None) if request.after is None else request.query
 
-    def _envelope(self, page: _Selection, *, sightings: bool = False) -> bytes:
+    def _envelope(self, page: _Selection[StoredObject], *, sightings: bool = False) -> bytes:
         creator = self.services.producer.identity_id
         objects = [reference.json for reference in page.references]
         objects += served_objects(page.items, OPTIONS, creator)
@@ -209,7 +238,7 @@ class TaxiiService:
         its objects: each once per page, however many versions of its indicator it holds."""
         built = self.services
         markings = {
-            item.stix_id: marking_id(tlp, OPTIONS.tlp_version)
+            item.decode().stix_id: marking_id(tlp, OPTIONS.tlp_version)
             for item, tlp in zip(items, object_tlps(items, OPTIONS), strict=True)
         }
         reports = built.sightings.of(markings)
@@ -217,7 +246,7 @@ class TaxiiService:
         return report_objects(reports, markings, built.producer.identity_id, named)
 
     @staticmethod
-    def _found(page: _Selection, request: ObjectsRequest, object_id: str) -> None:
+    def _found(page: _Selection[Any], request: ObjectsRequest, object_id: str) -> None:
         if page.empty and request.after is None:
             raise NotFound(f"No object {object_id!r} in this collection (or none you may read)")
 

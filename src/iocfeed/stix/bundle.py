@@ -164,7 +164,7 @@ def stored_objects_json(
         for obj in _indicates(indicators, linked_tlps, markings, creator):
             yield orjson.dumps(obj)
     if options.include_sightings and reports:
-        by_id = {row.stix_id: markings[tlp] for row, tlp in zip(rows, tlps, strict=True)}
+        by_id = {row.decode().stix_id: markings[tlp] for row, tlp in zip(rows, tlps, strict=True)}
         for obj in report_objects(reports, by_id, creator, named):
             yield orjson.dumps(obj)
 

@@ -20,6 +20,7 @@ from iocfeed.store.schema import audit_log
 # Written after every read a key makes: built once (see ``store.keys``).
 _INSERT = insert(audit_log)
 
+
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     at: datetime
