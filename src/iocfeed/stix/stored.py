@@ -72,12 +72,12 @@ def tails(tlps: Iterable[Tlp], options: ExportOptions, creator: str | None) -> d
 
 
 def spliced(
-    rows: Iterable[StoredObject], tlps: Iterable[Tlp], tails: Mapping[Tlp, bytes]
+    rows: Iterable[StoredObject], tlps: Iterable[Tlp], tail_of: Mapping[Tlp, bytes]
 ) -> Iterator[bytes]:
     """The served SDOs: each row's stored JSON (an object with at least one member) with
-    the tail of its TLP appended before its closing brace."""
+    the tail of its TLP (:func:`tails`) appended before its closing brace."""
     for row, tlp in zip(rows, tlps, strict=True):
-        yield row.json[:-1] + tails[tlp]
+        yield row.json[:-1] + tail_of[tlp]
 
 
 class StoredObject(NamedTuple):

@@ -73,8 +73,8 @@ _DECODE_CHUNK = 2000
 
 class _PageDecoder:
     """The whole versions behind one page of stored objects, read with one query the first
-    time any of them is asked for (observables and relationships need them; most reads
-    never do).
+    time any of them is asked for (observables, relationships and sightings need them; most
+    reads never do).
 
     Each version is decoded once per page, so what a page's ETag is computed from
     (``last_seen``, which changes in place) is what its objects show. A row written before
