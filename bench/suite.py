@@ -212,7 +212,7 @@ def cold_exports(release: Release, url: str, key: str, runs: int) -> list[float]
     samples = []
     for _ in range(runs):
         with release.server(url) as server, _client(server, key) as client:
-            client.get("/api/v1/export/stix", params={"limit": 1, "type": "cve"})
+            client.get(EXPORT, params={"limit": 1, "type": "cve"})
             samples.append(_timed(lambda: _get(client, EXPORT, {"limit": PAGE}, PLAIN)))
     return samples
 

@@ -141,7 +141,7 @@ def stored_objects_json(
     if options.include_markings:
         for tlp in sorted(markings):
             yield orjson.dumps(marking_definition(tlp, options.tlp_version))
-    yield from spliced(rows, tlps, tails(markings, options, creator))
+    yield from spliced(rows, tlps, tails(markings, creator))
     if options.include_observables:
         seen: set[str] = set()
         for row, tlp in zip(rows, tlps, strict=True):
@@ -154,10 +154,12 @@ def stored_objects_json(
     patterns = {row.decode().value for row in rows if row.type is IocType.MITRE_ATTACK}
     if patterns:
         # Only versions that name a technique of the export can have relationships.
+        decoded = zip((row.decode() for row in rows), tlps, strict=True)
         linked = [
-            (row.decode(), tlp)
-            for row, tlp in zip(rows, tlps, strict=True)
-            if row.type is IocType.MITRE_ATTACK or not patterns.isdisjoint(row.decode().techniques)
+            (indicator, tlp)
+            for indicator, tlp in decoded
+            if indicator.type is IocType.MITRE_ATTACK
+            or not patterns.isdisjoint(indicator.techniques)
         ]
         indicators = [indicator for indicator, _ in linked]
         linked_tlps = [tlp for _, tlp in linked]

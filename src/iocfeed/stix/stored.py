@@ -56,15 +56,17 @@ def served_objects(
 ) -> Iterator[bytes]:
     """Each row's SDO as a request with ``options`` (and producer id ``creator``) gets it."""
     tlps = object_tlps(rows, options)
-    return spliced(rows, tlps, tails(set(tlps), options, creator))
+    markings = {tlp: marking_id(tlp, options.tlp_version) for tlp in set(tlps)}
+    return spliced(rows, tlps, tails(markings, creator))
 
 
-def tails(tlps: Iterable[Tlp], options: ExportOptions, creator: str | None) -> dict[Tlp, bytes]:
-    """What :func:`spliced` appends to an object of each TLP: ``created_by_ref`` (when
-    ``creator`` is given) and ``object_marking_refs``, as JSON members after a comma."""
+def tails(markings: Mapping[Tlp, str], creator: str | None) -> dict[Tlp, bytes]:
+    """What :func:`spliced` appends to an object of each TLP, given each TLP's marking id:
+    ``created_by_ref`` (when ``creator`` is given) and ``object_marking_refs``, as JSON
+    members after a comma."""
     appended = {}
-    for tlp in tlps:
-        members: dict[str, object] = {"object_marking_refs": [marking_id(tlp, options.tlp_version)]}
+    for tlp, marking in markings.items():
+        members: dict[str, object] = {"object_marking_refs": [marking]}
         if creator is not None:
             members = {"created_by_ref": creator, **members}
         appended[tlp] = b"," + orjson.dumps(members)[1:]
