@@ -22,6 +22,7 @@ from iocfeed.cli.context import err, fail, services
 from iocfeed.cli.summary import print_summary, progress_bar
 from iocfeed.errors import InvalidIndicator
 from iocfeed.formats.detect import Format, detect_format
+from iocfeed.heap import settled
 from iocfeed.indicators.model import Rejected
 from iocfeed.indicators.normalize import (
     RecordDefaults,
@@ -30,6 +31,7 @@ from iocfeed.indicators.normalize import (
     parse_tlp,
 )
 from iocfeed.ingest import ImportSummary, ingest_stream
+from iocfeed.services import Services
 
 app = typer.Typer()
 
@@ -93,48 +95,61 @@ def import_files(
     defaults = _defaults(confidence, tag or [], source, tlp)
     built = services(ctx)
     error_report = errors.open("wb") if errors else None
-    failed = 0
     try:
-        for path in files:
-            binary, size = _open(path)
-            with binary:
-                head = _peek(binary)
-                fmt = format or detect_format(path.name, head.decode("utf-8", errors="replace"))
-
-                def report(rejection: Rejected, name: str = str(path)) -> None:
-                    if error_report is not None:
-                        error_report.write(
-                            orjson.dumps(
-                                {
-                                    "file": name,
-                                    "line": rejection.line,
-                                    "reason": rejection.reason,
-                                    "text": rejection.text,
-                                },
-                                option=orjson.OPT_APPEND_NEWLINE,
-                            )
-                        )
-
-                with progress_bar(size, f"{path.name} ({fmt.value})") as advance:
-                    summary = ingest_stream(
-                        _text(binary, advance),
-                        fmt,
-                        built.indicators,
-                        built.clock,
-                        defaults=defaults,
-                        on_rejected=report,
-                        screen=built.warninglists.screen(),
-                    )
-            print_summary(summary, f"{path} ({fmt.value})")
-            problem = _nothing_imported(summary)
-            if problem is not None:
-                failed += 1
-                err.print(f"[red]error:[/red] {path}: {problem}", highlight=False)
+        with settled():
+            failed = sum(
+                not _import_file(path, format, defaults, built, error_report) for path in files
+            )
     finally:
         if error_report is not None:
             error_report.close()
     if failed:
         raise typer.Exit(1)
+
+
+def _import_file(
+    path: Path,
+    format: Format | None,
+    defaults: RecordDefaults,
+    built: Services,
+    error_report: BinaryIO | None,
+) -> bool:
+    """Import one file and print its summary; whether it counts as imported (see the module
+    docstring)."""
+    binary, size = _open(path)
+    with binary:
+        head = _peek(binary)
+        fmt = format or detect_format(path.name, head.decode("utf-8", errors="replace"))
+
+        def report(rejection: Rejected) -> None:
+            if error_report is not None:
+                error_report.write(
+                    orjson.dumps(
+                        {
+                            "file": str(path),
+                            "line": rejection.line,
+                            "reason": rejection.reason,
+                            "text": rejection.text,
+                        },
+                        option=orjson.OPT_APPEND_NEWLINE,
+                    )
+                )
+
+        with progress_bar(size, f"{path.name} ({fmt.value})") as advance:
+            summary = ingest_stream(
+                _text(binary, advance),
+                fmt,
+                built.indicators,
+                built.clock,
+                defaults=defaults,
+                on_rejected=report,
+                screen=built.warninglists.screen(),
+            )
+    print_summary(summary, f"{path} ({fmt.value})")
+    problem = _nothing_imported(summary)
+    if problem is not None:
+        err.print(f"[red]error:[/red] {path}: {problem}", highlight=False)
+    return problem is None
 
 
 def _nothing_imported(summary: ImportSummary) -> str | None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from iocfeed.cli.context import out, services
+from iocfeed.heap import settled
 from iocfeed.worker.loop import Worker
 
 app = typer.Typer()
@@ -37,4 +38,5 @@ def worker(
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    runner.run_forever(stop, poll)
+    with settled():  # see iocfeed.heap
+        runner.run_forever(stop, poll)

@@ -252,7 +252,7 @@ def _indicator(sdo: StixObject, indicator: Indicator) -> None:
     sdo["pattern"] = pattern_for(indicator.type, indicator.value)
     sdo["pattern_type"] = "stix"
     sdo["pattern_version"] = "2.1"
-    valid_from = to_milliseconds(indicator.first_seen)
+    valid_from = indicator.first_seen
     sdo["valid_from"] = stix_timestamp(valid_from)
     expires = indicator.expires
     if expires is not None:
@@ -271,8 +271,10 @@ def _valid_until(valid_from: datetime, valid_until: datetime) -> datetime:
     expired"; dropping it would make the indicator valid for ever, so it becomes the
     earliest legal value, one millisecond after ``valid_from``.
     """
-    until = to_milliseconds(valid_until)
-    return until if until > valid_from else valid_from + MILLISECOND
+    if valid_until - valid_from >= MILLISECOND:
+        return valid_until  # still later once both are cut to milliseconds
+    until, start = to_milliseconds(valid_until), to_milliseconds(valid_from)
+    return until if until > start else start + MILLISECOND
 
 
 def _vulnerability(sdo: StixObject, indicator: Indicator) -> None:

@@ -21,8 +21,17 @@ def stix_timestamp(moment: datetime) -> str:
     Cached: an indicator's created, modified and first_seen are often the same instant,
     and formatting costs more than a cache hit.
     """
-    # On an aware UTC time isoformat always ends in "+00:00"; it becomes "Z".
-    return _utc(moment).isoformat(timespec="milliseconds")[:-6] + "Z"
+    moment = _utc(moment)
+    # printf-style formatting of the fields costs about half of ``isoformat`` and slicing.
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond // 1000,
+    )
 
 
 def _utc(moment: datetime) -> datetime:

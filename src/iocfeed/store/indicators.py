@@ -478,8 +478,11 @@ class BatchWrites:
             row["created"] = modified
         row["superseded_at"] = None
         # The object as a read of this row decodes it, serialised once (``stix.stored``).
+        stamped = from_us(modified)
         row["stix_json"] = stored_json(
-            indicator, created=from_us(row["created"]), modified=from_us(modified)
+            indicator,
+            created=stamped if result.outcome is Outcome.ADDED else None,
+            modified=stamped,
         )
         self.inserts.append(row)
         return CurrentVersion(indicator, modified, None, row)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -13,6 +12,7 @@ from fastapi import FastAPI
 from iocfeed import __version__
 from iocfeed.clock import Clock
 from iocfeed.config import Settings, load_settings
+from iocfeed.heap import settled
 from iocfeed.indicators import attack
 from iocfeed.services import Services, build_services
 from iocfeed.sweeps import holder_name, sweep_decayed, sweep_expired
@@ -107,16 +107,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(_warm_up, built)
-        # Everything built so far lives as long as the process: keep it out of the cyclic
-        # collector's full passes, which otherwise rescan it while pages are served.
-        gc.freeze()
         sweepers = []
         if settings.sweep_in_server and settings.expiry_sweep_seconds > 0:
             sweepers.append(asyncio.create_task(_sweep_expired(built)))
         if settings.sweep_in_server and settings.decay_sweep_seconds > 0:
             sweepers.append(asyncio.create_task(_sweep_decayed(built)))
+        # Everything built so far lives as long as the process: keep it out of the cyclic
+        # collector's passes, and make them rarer (``iocfeed.heap``).
         try:
-            yield
+            with settled():
+                yield
         finally:
             for sweeper in sweepers:
                 sweeper.cancel()
