@@ -12,9 +12,10 @@ nothing. Measured:
   CPU), four of them over the whole heap, at about 25 ms each.
 
 ``settled`` sets the collector for what follows: what the process holds now is frozen
-(``gc.freeze``: kept out of every later pass), and the youngest generation is collected
-every ``YOUNG_THRESHOLD`` net allocations instead of every 700. Cycles are still collected,
-only less often: at most about that many container objects wait for the next pass.
+(``gc.freeze``: kept out of every later pass, for good, as it is meant to live as long as
+the process), and the youngest generation is collected every ``YOUNG_THRESHOLD`` net
+allocations instead of every 700. Cycles are still collected, only less often: at most
+about that many container objects wait for the next pass.
 """
 
 from __future__ import annotations
@@ -29,14 +30,12 @@ YOUNG_THRESHOLD = 100_000
 
 @contextmanager
 def settled() -> Iterator[None]:
-    """Run the body with the collector set as above; restored afterwards."""
+    """Freeze what the process holds, and run the body with young objects collected every
+    ``YOUNG_THRESHOLD`` allocations; the threshold is restored afterwards."""
     threshold = gc.get_threshold()
-    frozen = gc.get_freeze_count() > 0
     gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, *threshold[1:])
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        if not frozen:  # objects an outer ``settled`` froze stay frozen
-            gc.unfreeze()
