@@ -321,6 +321,17 @@ def read_rows(count: int, prev: Release, work: Path, quick: bool) -> list[Row]:
     warm_beside = functools.partial(
         Row, "export", "1000 indicators, warm (repeated)", "ms", warm, _ms(before["export warm"])
     )
+
+    def median_ms(section: str, measure: str, key: str) -> Row:
+        """Ours beside the previous release: the median of ``key``'s samples (if taken)."""
+        return Row(
+            section,
+            measure,
+            "ms",
+            _ms(ours[key]) if key in ours else None,
+            _ms(before[key]) if key in before else None,
+        )
+
     return [
         Row(
             "store",
@@ -344,31 +355,13 @@ def read_rows(count: int, prev: Release, work: Path, quick: bool) -> list[Row]:
             "floor: SQL read + bytes on the socket", floor, "≤ 2× floor", warm <= 2 * floor
         ),
         warm_beside("SQL read + bytes in process", in_process),
-        Row(
-            "export",
-            "1000 indicators, warm, gzip",
-            "ms",
-            _ms(ours["export warm gzip"]),
-            _ms(before["export warm gzip"]),
-        ),
+        median_ms("export", "1000 indicators, warm, gzip", "export warm gzip"),
         warm_beside(
             "stix2 library", stix2, "≥ 100× faster than stix2", stix2 >= 100 * max(cold, warm)
         ),
-        Row("TAXII", "first page (1000)", "ms", _ms(ours["first page"]), _ms(before["first page"])),
-        Row(
-            "TAXII",
-            "page 900 (next token)",
-            "ms",
-            _ms(ours["page 900"]) if "page 900" in ours else None,
-            _ms(before["page 900"]) if "page 900" in before else None,
-        ),
-        Row(
-            "TAXII",
-            "page at a position read once (cold)",
-            "ms",
-            _ms(ours["page read once"]),
-            _ms(before["page read once"]),
-        ),
+        median_ms("TAXII", "first page (1000)", "first page"),
+        median_ms("TAXII", "page 900 (next token)", "page 900"),
+        median_ms("TAXII", "page at a position read once (cold)", "page read once"),
         Row(
             "TAXII",
             f"full walk {ours['walk count']:,} objects, server CPU",
@@ -385,13 +378,7 @@ def read_rows(count: int, prev: Release, work: Path, quick: bool) -> list[Row]:
             ours["walk client"],
             before["walk client"],
         ),
-        Row(
-            "REST",
-            "lookup of one indicator, median",
-            "ms",
-            _ms(ours["lookup"]),
-            _ms(before["lookup"]),
-        ),
+        median_ms("REST", "lookup of one indicator, median", "lookup"),
         Row(
             "REST", "lookup of one indicator, p99", "ms", p99(ours["lookup"]), p99(before["lookup"])
         ),
