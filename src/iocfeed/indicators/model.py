@@ -80,6 +80,11 @@ TLP_BY_CONFIDENCE: dict[Confidence, Tlp] = {
 }
 
 
+def effective_tlp(tlp: Tlp | None, confidence: Confidence) -> Tlp:
+    """SPEC §4: the operator's TLP, else the one the confidence gives (never the score)."""
+    return tlp if tlp is not None else TLP_BY_CONFIDENCE[confidence]
+
+
 @dataclass(frozen=True, slots=True)
 class IndicatorInput:
     """One normalised indicator as a source states it: what an import or a POST carries.
@@ -140,8 +145,8 @@ class Indicator:
 
     @property
     def effective_tlp(self) -> Tlp:
-        """SPEC §4: the operator's TLP, else the one the confidence gives (never the score)."""
-        return self.tlp if self.tlp is not None else TLP_BY_CONFIDENCE[self.confidence]
+        """SPEC §4 (:func:`effective_tlp`)."""
+        return effective_tlp(self.tlp, self.confidence)
 
     @property
     def expires(self) -> datetime | None:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import orjson
 
-from iocfeed.indicators.model import TLP_BY_CONFIDENCE, Confidence, Indicator, IocType, Tlp
+from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp, effective_tlp
 from iocfeed.stix.markings import marking_id
 from iocfeed.stix.objects import ExportOptions, build_sdo, object_tlp
 from iocfeed.stix.timestamps import stix_timestamp
@@ -113,8 +113,8 @@ class StoredObject(NamedTuple):
 
     @property
     def effective_tlp(self) -> Tlp:
-        """SPEC §4: the operator's TLP, else the one the confidence gives."""
-        return self.tlp if self.tlp is not None else TLP_BY_CONFIDENCE[self.confidence]
+        """SPEC §4 (``indicators.model.effective_tlp``)."""
+        return effective_tlp(self.tlp, self.confidence)
 
 
 class StoredVersion(NamedTuple):
@@ -138,5 +138,5 @@ class StoredVersion(NamedTuple):
 
     @property
     def effective_tlp(self) -> Tlp:
-        """SPEC §4: the operator's TLP, else the one the confidence gives."""
-        return self.tlp if self.tlp is not None else TLP_BY_CONFIDENCE[self.confidence]
+        """SPEC §4 (``indicators.model.effective_tlp``)."""
+        return effective_tlp(self.tlp, self.confidence)
