@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
 
 from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 from iocfeed.indicators.query import (
@@ -18,7 +18,9 @@ from iocfeed.indicators.query import (
 )
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.store.indicators import IndicatorStore
-from iocfeed.store.search import IndicatorSearch
+from iocfeed.store.rows import to_us
+from iocfeed.store.schema import indicator_versions
+from iocfeed.store.search import SERVED_COLUMNS, IndicatorSearch
 from tests.factories import T0, ioc
 
 
@@ -231,3 +233,43 @@ def test_served_objects_decode_their_page_once(
     assert [item.decode() for item in page.items] == decoded
     assert decoded[21].last_seen == seen
     assert not [s for s in statements if "indicator_versions" in s]
+
+
+def test_served_pages_are_read_in_binary_on_postgresql_as_the_same_values(
+    store: IndicatorStore, search: IndicatorSearch, engine: Engine
+) -> None:
+    """Pages of stored objects (TAXII, exports) come from PostgreSQL in its binary format,
+    the stored JSON as raw bytes rather than hexadecimal, and hold what a plain read of the
+    same rows gives; SQLite has one format."""
+    load_sample(store)
+    formats: list[int] = []
+
+    def result_format(_connection: object, cursor: object, *_: object) -> None:
+        pgresult = getattr(cursor, "pgresult", None)
+        if pgresult is not None and pgresult.nfields:
+            formats.append(pgresult.fformat(pgresult.nfields - 1))
+
+    event.listen(engine, "after_cursor_execute", result_format)
+    added, _ = search.objects_in_added_order(IndicatorQuery(), limit=10, after=None, now=T0)
+    newest = search.objects_newest_first(IndicatorQuery(), limit=10, after=None, now=T0)
+    with engine.connect() as connection:
+        plain = connection.execute(
+            select(*SERVED_COLUMNS).order_by(indicator_versions.c.date_added)
+        ).all()
+    served = [
+        (
+            o.seq,
+            o.type.value,
+            o.confidence.value,
+            o.tlp and o.tlp.value,
+            to_us(o.date_added),
+            o.json,
+        )
+        for o in added.items
+    ]
+    assert served == [tuple(row) for row in plain]
+    assert [o.json for o in newest.items] == [row[-1] for row in reversed(plain)]
+    assert all(type(o.json) is bytes for o in added.items)
+    if engine.dialect.name == "postgresql":
+        assert formats[-1] == 0  # the plain read: text
+        assert set(formats[:-1]) == {0, 1}  # the pages' rows: binary; the write clock: text

@@ -4,19 +4,29 @@ Errors that mean the database cannot serve right now (it refuses or drops connec
 not answer within the connect timeout, or cancels a statement at the statement timeout) are
 translated here, at the edge, into ``DependencyUnavailable``; nothing above the store sees a
 driver's exception for them. Errors in a statement itself are left as they are.
+
+A read marked with :func:`binary_rows` gets its rows from PostgreSQL in the binary format.
+In the text format, the default, a ``bytea`` arrives as hexadecimal: twice its size on the
+wire, encoded by the server and decoded by the driver. A TAXII page's 1000 stored objects
+(650 KB of JSON) took 4.1 ms to read that way and 2.2 ms in binary (psycopg, loopback,
+medians of 110). Every column such a read selects (integers, strings, booleans, ``bytea``)
+loads as the same Python value either way.
 """
 
 from __future__ import annotations
 
 import select
 import time
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import ExceptionContext, make_url
+from psycopg.pq import Format
+from sqlalchemy import Engine, Executable, create_engine, event
+from sqlalchemy.engine import ExceptionContext, ExecutionContext, make_url
 from sqlalchemy.exc import DisconnectionError
 
 from iocfeed.errors import DependencyUnavailable
+
+_BINARY_ROWS = "iocfeed_binary_rows"
 
 # SQLite's own "cannot serve right now" errors; others (e.g. "no such table") are bugs.
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
@@ -57,8 +67,30 @@ def open_engine(
             event.listen(engine, "checkout", _ping_within(connect_timeout))
         else:
             engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **options)
+        event.listen(engine, "before_cursor_execute", _rows_format)
     event.listen(engine, "handle_error", _translate_unavailable)
     return engine
+
+
+_E = TypeVar("_E", bound=Executable)
+
+
+def binary_rows(statement: _E) -> _E:
+    """``statement``, its rows fetched in PostgreSQL's binary format (see the module's
+    docstring); for reads of stored JSON. No effect on SQLite."""
+    return statement.execution_options(**{_BINARY_ROWS: True})
+
+
+def _rows_format(
+    _connection: Any,
+    cursor: Any,
+    _statement: str,
+    _parameters: Any,
+    context: ExecutionContext,
+    _executemany: bool,
+) -> None:
+    if context.execution_options.get(_BINARY_ROWS):
+        cursor.format = Format.BINARY
 
 
 def _postgresql_timeouts(

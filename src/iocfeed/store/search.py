@@ -49,6 +49,7 @@ from iocfeed.indicators.query import (
     VersionSelector,
 )
 from iocfeed.stix.stored import StoredObject, StoredVersion, stored_json
+from iocfeed.store.engine import binary_rows
 from iocfeed.store.replicas import ReadRouting
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
 from iocfeed.store.schema import DECODED_COLUMNS, indicator_sources, sources, write_clock
@@ -274,7 +275,7 @@ class IndicatorSearch:
         statement = self._newest_first(query, limit=limit, after=after, now=now)
         engine = self.reads.engine(at_least=query.as_of)
         items = self._fetch(
-            statement.with_only_columns(*SERVED_COLUMNS),
+            binary_rows(statement.with_only_columns(*SERVED_COLUMNS)),
             _PageDecoder(engine).stored_object,
             engine=engine,
         )
@@ -462,7 +463,9 @@ class IndicatorSearch:
             where = [v.date_added <= as_of, _versions_as_of(query, as_of), *_filters(query, now)]
             if after is not None:
                 where.append(v.date_added > to_us(after.at))
-            statement = select(*columns).where(*where).order_by(v.date_added).limit(limit + 1)
+            statement = binary_rows(
+                select(*columns).where(*where).order_by(v.date_added).limit(limit + 1)
+            )
             items = [decode(row) for row in connection.execute(statement).all()]
         page = _page(items, limit, key=lambda item: Keyset(item.date_added, item.seq))
         return page, from_us(as_of)
