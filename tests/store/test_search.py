@@ -273,3 +273,27 @@ def test_served_pages_are_read_in_binary_on_postgresql_as_the_same_values(
     if engine.dialect.name == "postgresql":
         assert formats[-1] == 0  # the plain read: text
         assert set(formats[:-1]) == {0, 1}  # the pages' rows: binary; the write clock: text
+
+
+def test_reads_run_without_a_transaction_on_postgresql_and_writes_still_in_one(
+    store: IndicatorStore, search: IndicatorSearch, engine: Engine
+) -> None:
+    """A read-only transaction on PostgreSQL would cost a BEGIN and a ROLLBACK (two round
+    trips) and give no snapshot that READ COMMITTED does not; its connection goes back to
+    the pool with transactions on, so the writes that get it next are still atomic."""
+    load_sample(store)
+    autocommit: dict[str, bool] = {}
+
+    def seen(_connection: object, cursor: object, statement: str, *_: object) -> None:
+        dbapi = getattr(cursor, "connection", None)
+        if engine.dialect.name == "postgresql" and dbapi is not None:
+            autocommit[statement.split()[0]] = dbapi.autocommit
+
+    event.listen(engine, "before_cursor_execute", seen)
+    search.objects_in_added_order(IndicatorQuery(), limit=10, after=None, now=T0)
+    reads = dict(autocommit)
+    autocommit.clear()
+    store.write([ioc(value="later.example")], T0 + timedelta(minutes=1))
+    if engine.dialect.name == "postgresql":
+        assert reads == {"SELECT": True}
+        assert autocommit and not any(autocommit.values())

@@ -49,7 +49,7 @@ from iocfeed.indicators.query import (
     VersionSelector,
 )
 from iocfeed.stix.stored import StoredObject, StoredVersion, stored_json
-from iocfeed.store.engine import binary_rows
+from iocfeed.store.engine import binary_rows, reading
 from iocfeed.store.replicas import ReadRouting
 from iocfeed.store.rows import from_us, row_to_indicator, to_us
 from iocfeed.store.schema import DECODED_COLUMNS, indicator_sources, sources, write_clock
@@ -118,7 +118,7 @@ class _PageDecoder:
     def _read(self, rows: Sequence[Sequence[Any]]) -> dict[int, Indicator]:
         seqs = [row[0] for row in rows]
         decoded: dict[int, Indicator] = {}
-        with self._engine.connect() as connection:
+        with reading(self._engine) as connection:
             for start in range(0, len(seqs), _DECODE_CHUNK):
                 statement = select(*DECODED_COLUMNS).where(
                     v.seq.in_(seqs[start : start + _DECODE_CHUNK])
@@ -311,6 +311,8 @@ class IndicatorSearch:
             ),
             query,
         ).limit(limit)
+        # Not ``reading``: the batches come from a server-side cursor, which lives in a
+        # transaction.
         with self.reads.engine(at_least=query.as_of).connect() as connection:
             if not in_place:
                 chosen = rows.subquery()
@@ -382,7 +384,7 @@ class IndicatorSearch:
             bounded = where if after is None else [*where, v.date_added < after]
             batch = min(LIST_BATCH, remaining)
             statement = select(*columns).where(*bounded).order_by(v.date_added.desc()).limit(batch)
-            with self.reads.engine(at_least=query.as_of).connect() as connection:
+            with reading(self.reads.engine(at_least=query.as_of)) as connection:
                 rows = connection.execute(statement).all()
             yield from rows
             if len(rows) < batch:
@@ -392,7 +394,7 @@ class IndicatorSearch:
 
     def last_added(self) -> datetime:
         """The newest ``date_added`` handed out: the ``as_of`` that pins a walk starting now."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return from_us(self._noted(self._last_added(connection)))
 
     def iter_newest_first(
@@ -454,7 +456,7 @@ class IndicatorSearch:
         columns, reader = read
         engine = self.reads.engine(at_least=query.as_of)
         decode = reader(engine)
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             as_of = (
                 to_us(query.as_of)
                 if query.as_of is not None
@@ -491,7 +493,7 @@ class IndicatorSearch:
     def counts_by_type(self) -> dict[IocType, int]:
         """How many indicators of each type are stored (latest versions, revoked included)."""
         statement = select(v.type, func.count()).where(v.superseded_at.is_(None)).group_by(v.type)
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             found = {IocType(t): n for t, n in connection.execute(statement)}
         return {t: found.get(t, 0) for t in IocType}
 
@@ -502,7 +504,7 @@ class IndicatorSearch:
             .where(sources.c.enabled.is_(True))
             .order_by(sources.c.name)
         )
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return [(row.name, row.kind) for row in connection.execute(statement)]
 
     @property
@@ -521,7 +523,7 @@ class IndicatorSearch:
         """``read`` of each row of ``statement``, on ``engine`` if given (else the next read's,
         no older than ``at_least``)."""
         engine = engine or self.reads.engine(at_least=at_least)
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             return [read(row) for row in connection.execute(statement).all()]
 
     def _noted(self, clock: int) -> int:
