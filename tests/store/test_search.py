@@ -18,6 +18,7 @@ from iocfeed.indicators.query import (
 )
 from iocfeed.stix.ids import new_stix_id
 from iocfeed.store.indicators import IndicatorStore
+from iocfeed.store.keys import KeyStore
 from iocfeed.store.rows import to_us
 from iocfeed.store.schema import indicator_versions
 from iocfeed.store.search import SERVED_COLUMNS, IndicatorSearch
@@ -279,9 +280,12 @@ def test_reads_run_without_a_transaction_on_postgresql_and_writes_still_in_one(
     store: IndicatorStore, search: IndicatorSearch, engine: Engine
 ) -> None:
     """A read-only transaction on PostgreSQL would cost a BEGIN and a ROLLBACK (two round
-    trips) and give no snapshot that READ COMMITTED does not; its connection goes back to
-    the pool with transactions on, so the writes that get it next are still atomic."""
+    trips) and give no snapshot that READ COMMITTED does not: a page's reads, and the key
+    lookup of every request, run without one. The connection goes back to the pool with
+    transactions on, so the writes that get it next are still atomic."""
     load_sample(store)
+    keys = KeyStore(engine)
+    key, _ = keys.create(name="reader", plan="pro", now=T0)
     autocommit: dict[str, bool] = {}
 
     def seen(_connection: object, cursor: object, statement: str, *_: object) -> None:
@@ -291,6 +295,7 @@ def test_reads_run_without_a_transaction_on_postgresql_and_writes_still_in_one(
 
     event.listen(engine, "before_cursor_execute", seen)
     search.objects_in_added_order(IndicatorQuery(), limit=10, after=None, now=T0)
+    assert keys.find_with_account(key.key_id) is not None
     reads = dict(autocommit)
     autocommit.clear()
     store.write([ioc(value="later.example")], T0 + timedelta(minutes=1))

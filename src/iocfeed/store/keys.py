@@ -19,6 +19,7 @@ from iocfeed.auth.keys import ApiKey, generate_key
 from iocfeed.errors import NotFound
 from iocfeed.indicators.model import Tlp
 from iocfeed.store.accounts import account_for_key
+from iocfeed.store.engine import reading
 from iocfeed.store.rows import from_us, to_us
 from iocfeed.store.schema import accounts, api_keys
 
@@ -126,8 +127,10 @@ class KeyStore:
         return (found[0], found[1]) if found is not None else None
 
     def find_with_account(self, key_id: str) -> tuple[ApiKey, str, Account] | None:
-        """The key, its stored secret hash and its account, in one query; or ``None``."""
-        with self.engine.connect() as connection:
+        """The key, its stored secret hash and its account, in one query; or ``None``. Every
+        authenticated request reads it, so without a transaction on PostgreSQL
+        (``store.engine.reading``)."""
+        with reading(self.engine) as connection:
             row = connection.execute(_BY_KEY_ID, {"key_id": key_id}).first()
         return (_key(row), row.secret_hash, _account(row)) if row is not None else None
 

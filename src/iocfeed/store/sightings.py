@@ -25,6 +25,7 @@ from iocfeed.lifecycle.sightings import (
     SightingPolicy,
     after_hit,
 )
+from iocfeed.store.engine import reading
 from iocfeed.store.indicators import (
     BatchWrites,
     CurrentVersion,
@@ -141,7 +142,7 @@ class SightingStore:
         found: dict[str, dict[str, int]] = {
             stix_id: dict.fromkeys(SightingKind, 0) for stix_id in wanted
         }
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             for start in range(0, len(wanted), _LOOKUP_CHUNK):
                 rows = connection.execute(
                     select(sightings.c.stix_id, sightings.c.kind, func.count())
