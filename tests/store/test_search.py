@@ -17,6 +17,7 @@ from iocfeed.indicators.query import (
     VersionSelector,
 )
 from iocfeed.stix.ids import new_stix_id
+from iocfeed.store.engine import is_postgresql
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.keys import KeyStore
 from iocfeed.store.rows import to_us
@@ -271,7 +272,7 @@ def test_served_pages_are_read_in_binary_on_postgresql_as_the_same_values(
     assert served == [tuple(row) for row in plain]
     assert [o.json for o in newest.items] == [row[-1] for row in reversed(plain)]
     assert all(type(o.json) is bytes for o in added.items)
-    if engine.dialect.name == "postgresql":
+    if is_postgresql(engine):
         assert formats[-1] == 0  # the plain read: text
         assert set(formats[:-1]) == {0, 1}  # the pages' rows: binary; the write clock: text
 
@@ -290,7 +291,7 @@ def test_reads_run_without_a_transaction_on_postgresql_and_writes_still_in_one(
 
     def seen(_connection: object, cursor: object, statement: str, *_: object) -> None:
         dbapi = getattr(cursor, "connection", None)
-        if engine.dialect.name == "postgresql" and dbapi is not None:
+        if is_postgresql(engine) and dbapi is not None:
             autocommit[statement.split()[0]] = dbapi.autocommit
 
     event.listen(engine, "before_cursor_execute", seen)
@@ -299,6 +300,6 @@ def test_reads_run_without_a_transaction_on_postgresql_and_writes_still_in_one(
     reads = dict(autocommit)
     autocommit.clear()
     store.write([ioc(value="later.example")], T0 + timedelta(minutes=1))
-    if engine.dialect.name == "postgresql":
+    if is_postgresql(engine):
         assert reads == {"SELECT": True}
         assert autocommit and not any(autocommit.values())

@@ -93,7 +93,7 @@ def reading(engine: Engine) -> Connection:
     docstring); on SQLite, a transaction, which is what gives its reads one snapshot. Not
     for a streamed read (``stream_results``): a server-side cursor lives in a transaction."""
     connection = engine.connect()
-    if engine.dialect.name == "postgresql":
+    if is_postgresql(engine):
         connection.execution_options(isolation_level="AUTOCOMMIT")
     return connection
 
