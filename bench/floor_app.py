@@ -1,5 +1,6 @@
 """The export's floor over HTTP: a bare ASGI app that answers every request with the newest
-1000 current versions' stored JSON, read with one SQL query, as a bundle.
+1000 current versions' stored JSON, read with one SQL query, as a bundle; ``/healthz`` alone
+answers without reading, so that a freshly started floor's first read is still cold.
 
 No authentication, no parameters, no compression, no framework: the database read and the
 bytes on the socket, served by the same uvicorn as ``iocfeed serve``. ``bench.suite`` runs it:
@@ -29,6 +30,10 @@ async def app(
     receive: Callable[[], Awaitable[Message]],
     send: Callable[[Message], Awaitable[None]],
 ) -> None:
+    if scope["path"] == "/healthz":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        return
     objects = b",".join(row[0] for row in _database.execute(SQL))
     body = b'{"type":"bundle","objects":[' + objects + b"]}"
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]

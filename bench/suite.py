@@ -10,10 +10,10 @@ outside peer, all measured in this run on this machine:
 * a 1000-indicator STIX export over HTTP, warm (the same request repeated) and cold (the
   first export of a freshly started server), beside the floor (one SQL read of the same
   rows' stored JSON and the bytes on the socket: ``bench.floor_app``, under the same
-  uvicorn, fetched by the same client; and the same read with the bytes written in
-  process) and the ``stix2`` library. Like the floor's, these bodies are not compressed
-  (``Accept-Encoding: identity``); the warm export with gzip, as SIEMs fetch it, has a row
-  of its own;
+  uvicorn, fetched by the same client, repeated and as the first read of a freshly started
+  floor; and the same read with the bytes written in process) and the ``stix2`` library.
+  Like the floor's, these bodies are not compressed (``Accept-Encoding: identity``); the
+  warm export with gzip, as SIEMs fetch it, has a row of its own;
 * TAXII over HTTP: the first page, page 900, pages at positions read once, and the full
   walk (server CPU seconds, and the client's wall time);
 * REST lookups of single indicators; the server's peak memory;
@@ -28,6 +28,7 @@ migrated and backfilled for this tree). ``--size 10m`` runs ``bench.tenmillion``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -161,16 +162,29 @@ def export_floor(database: Path, runs: int) -> list[float]:
     return samples
 
 
+def _floor_server(database: Path) -> contextlib.AbstractContextManager[Server]:
+    module = ["uvicorn", "bench.floor_app:app", "--host", "127.0.0.1", "--lifespan", "off"]
+    module += ["--no-access-log", "--log-level", "warning"]
+    return serve(module, {**os.environ, "IOCFEED_BENCH_FLOOR_DB": str(database)}, "floor")
+
+
 def export_floor_http(database: Path, runs: int) -> list[float]:
     """The same read with the bytes sent on the socket (``bench.floor_app``, under the same
     uvicorn), fetched as ours is: the floor of an export over HTTP."""
-    module = ["uvicorn", "bench.floor_app:app", "--host", "127.0.0.1", "--lifespan", "off"]
-    module += ["--no-access-log", "--log-level", "warning"]
-    env = {**os.environ, "IOCFEED_BENCH_FLOOR_DB": str(database)}
-    with serve(module, env, "floor") as server, httpx.Client(base_url=server.base) as client:
+    with _floor_server(database) as server, httpx.Client(base_url=server.base) as client:
         fetch = lambda: _get(client, EXPORT, headers=PLAIN)  # noqa: E731
         fetch()
         return [_timed(fetch) for _ in range(runs)]
+
+
+def cold_floor_http(database: Path, runs: int) -> list[float]:
+    """The floor's first read in each of ``runs`` freshly started floors: the floor of a cold
+    export (:func:`cold_exports`), whose process and connection are new too."""
+    samples = []
+    for _ in range(runs):
+        with _floor_server(database) as server, httpx.Client(base_url=server.base) as client:
+            samples.append(_timed(lambda: _get(client, EXPORT, headers=PLAIN)))
+    return samples
 
 
 def stix2_export(database: Path, runs: int) -> list[float]:
@@ -312,6 +326,7 @@ def read_rows(count: int, prev: Release, work: Path, quick: bool) -> list[Row]:
     ours = read_figures(CURRENT, ours_db, quick)
     before = read_figures(prev, before_db, quick)
     floor = _ms(export_floor_http(ours_db, 15))
+    cold_floor = _ms(cold_floor_http(ours_db, 3 if quick else 5))
     in_process = _ms(export_floor(ours_db, 15))
     stix2 = _ms(stix2_export(ours_db, 2 if quick else 3))
     cold, warm = _ms(ours["export cold"]), _ms(ours["export warm"])
@@ -350,6 +365,17 @@ def read_rows(count: int, prev: Release, work: Path, quick: bool) -> list[Row]:
             floor,
             "≤ 2× floor, ≤ 2× warm",
             cold <= 2 * floor and cold <= 2 * warm,
+        ),
+        Row(
+            "export",
+            "1000 indicators, cold (fresh server)",
+            "ms",
+            cold,
+            _ms(before["export cold"]),
+            "floor, cold: its first read in a fresh process",
+            cold_floor,
+            "≤ 2× the cold floor",
+            cold <= 2 * cold_floor,
         ),
         warm_beside(
             "floor: SQL read + bytes on the socket", floor, "≤ 2× floor", warm <= 2 * floor
