@@ -27,7 +27,8 @@ import time
 from typing import Any, TypeVar
 
 from psycopg.pq import Format
-from sqlalchemy import Connection, Engine, Executable, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import ExceptionContext, ExecutionContext, make_url
 from sqlalchemy.exc import DisconnectionError
 
@@ -195,3 +196,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def is_postgresql(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def upsert_into(engine: Engine, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An ``INSERT`` into ``table`` in ``engine``'s own dialect, whose ``on_conflict_do_*``
+    make it an upsert (both databases take the same ``ON CONFLICT`` clause)."""
+    return postgresql.insert(table) if is_postgresql(engine) else sqlite.insert(table)

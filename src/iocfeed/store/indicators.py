@@ -30,6 +30,7 @@ from iocfeed.indicators.model import Indicator, IndicatorInput, IocType, Tlp
 from iocfeed.lifecycle.decay import DecayPolicy
 from iocfeed.stix.stored import stored_json
 from iocfeed.store import bulk
+from iocfeed.store.engine import is_postgresql
 from iocfeed.store.rows import from_us, indicator_to_row, row_to_indicator, to_us
 from iocfeed.store.schema import DECODED_COLUMNS, write_clock
 from iocfeed.store.schema import indicator_versions as versions
@@ -243,7 +244,7 @@ class IndicatorStore:
         rows); autovacuum catches up only about once a minute. SQLite plans these lookups
         from the index alone and needs nothing.
         """
-        if self.engine.dialect.name == "postgresql":
+        if is_postgresql(self.engine):
             with self.engine.begin() as connection:
                 connection.exec_driver_sql(f"ANALYZE {versions.name}")
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from iocfeed.store.engine import upsert_into
 from iocfeed.store.rows import to_us
 from iocfeed.store.schema import sweep_leases
 
@@ -34,11 +34,10 @@ class SweepLeases:
     def claim(self, name: str, holder: str, now: datetime, interval: timedelta) -> bool:
         """Whether ``holder`` won the run of ``name`` that is due at ``now``; if it did,
         no one else wins before ``now + interval``."""
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         at = to_us(now)
         with self.engine.begin() as connection:
             connection.execute(
-                insert(sweep_leases)
+                upsert_into(self.engine, sweep_leases)
                 .values(name=name, due_at=at, holder=None, claimed_at=None)
                 .on_conflict_do_nothing(index_elements=[sweep_leases.c.name])
             )

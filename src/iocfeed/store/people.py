@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from iocfeed.accounts.model import Account, AccountStatus
 from iocfeed.accounts.people import Role, SiteRole, User
 from iocfeed.errors import Conflict, NotFound
+from iocfeed.store.engine import upsert_into
 from iocfeed.store.rows import from_us, to_us
 from iocfeed.store.schema import (
     accounts,
@@ -84,7 +84,6 @@ _SESSION = (
 class PeopleStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     # --- users ------------------------------------------------------------------------------
 
@@ -241,7 +240,7 @@ class PeopleStore:
             "blocked_until": to_us(failures.blocked_until),
         }
         statement = (
-            self._insert(sign_in_failures)
+            upsert_into(self.engine, sign_in_failures)
             .values(subject=subject, **values)
             .on_conflict_do_update(index_elements=[sign_in_failures.c.subject], set_=values)
         )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from iocfeed.store.engine import upsert_into
 from iocfeed.store.schema import rate_counters
 
 
@@ -13,10 +13,9 @@ class DatabaseCounters:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     def increment(self, key_id: str, window_start: int) -> int:
-        upsert = self._insert(rate_counters).values(
+        upsert = upsert_into(self.engine, rate_counters).values(
             key_id=key_id, window_start=window_start, hits=1
         )
         statement = upsert.on_conflict_do_update(

@@ -7,8 +7,8 @@ import secrets
 from collections.abc import Callable
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from iocfeed.store.engine import upsert_into
 from iocfeed.store.schema import server_secrets
 
 SECRET_BYTES = 32
@@ -22,10 +22,9 @@ def shared_secret(
     An insert that does nothing when the row exists, then a read: two workers (or hosts)
     starting together both read the one secret whichever insert won.
     """
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     value = base64.b64encode(make()).decode("ascii")
     statement = (
-        insert(server_secrets)
+        upsert_into(engine, server_secrets)
         .values(name=name, value=value)
         .on_conflict_do_nothing(index_elements=[server_secrets.c.name])
     )

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from iocfeed.store.engine import upsert_into
 from iocfeed.store.rows import from_us, to_us
 from iocfeed.store.schema import api_keys, taxii_polls, usage_daily
 
@@ -46,13 +46,12 @@ class Poll:
 class UsageStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     def add(self, batch: Mapping[UsageKey, Counts]) -> None:
         """Add each batch's counts to the stored ones (one transaction)."""
         if not batch:
             return
-        statement = self._insert(usage_daily)
+        statement = upsert_into(self.engine, usage_daily)
         statement = statement.on_conflict_do_update(
             index_elements=[usage_daily.c.account_id, usage_daily.c.day, usage_daily.c.surface],
             set_={
@@ -96,7 +95,7 @@ class UsageStore:
         """Keep each key's latest poll of each collection."""
         if not polls:
             return
-        statement = self._insert(taxii_polls)
+        statement = upsert_into(self.engine, taxii_polls)
         statement = statement.on_conflict_do_update(
             index_elements=[taxii_polls.c.key_id, taxii_polls.c.collection_id],
             set_={
