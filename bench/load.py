@@ -1,5 +1,5 @@
 """The load run: 16 concurrent clients against ``iocfeed serve --workers 2`` on PostgreSQL
-and Redis, with today's main measured beside it in the same run.
+and Redis, with the previous release measured beside it in the same run.
 
     .venv/bin/python -m bench.load            # 60 s mixed run (about 4 minutes in all)
     .venv/bin/python -m bench.load --quick    # 15 s mixed run
@@ -16,7 +16,7 @@ Three phases:
 1. **Cold TAXII pages, iocfeed**: 16 clients each asking for the first page of 1000
    objects from a random ``added_after`` in the store's range (a fresh walk at a new
    position each time: pages nobody read recently).
-2. **The same against today's main** (``PEER_COMMIT``, in its own git worktree and
+2. **The same against the previous release** (``PEER_COMMIT``, in its own git worktree and
    virtualenv under ``bench/.peers/``, made on first use), on a store written by its own
    code from the same seed.
 3. **The mixed run** (60 s): 15 clients mixing cold TAXII pages (50 %), STIX exports of
@@ -90,7 +90,7 @@ max_tlp = "red"
 
 
 def ensure_peer() -> Path:
-    """The Python of today's main, in its own worktree and virtualenv (made on first use)."""
+    """The previous release's Python, in its own worktree and virtualenv (made on first use)."""
     python = PEER_DIR / ".venv" / "bin" / "python"
     if python.exists():
         return python
@@ -421,7 +421,8 @@ def lost_writes(url: str, base: str, key: str, acknowledged: list[str]) -> tuple
 
 
 def _pages_rows(ours: Kind, peer: Kind) -> list[Row]:
-    """Cold TAXII pages at ``CLIENTS`` clients, beside main at ``PEER_COMMIT`` (the goal: 5×)."""
+    """Cold TAXII pages at ``CLIENTS`` clients, beside the previous release at ``PEER_COMMIT``
+    (the goal: 5×)."""
     section = f"load: cold TAXII pages of {PAGE}, {CLIENTS} clients"
     ratio = ours.rate / peer.rate if peer.rate else None
     return [
@@ -431,7 +432,7 @@ def _pages_rows(ours: Kind, peer: Kind) -> list[Row]:
             "pages/s",
             ours.rate,
             previous=peer.rate,
-            goal="≥ 5× main",
+            goal="≥ 5× previous",
             met=ratio is not None and ratio >= 5,
             lower_is_better=False,
         ),
@@ -557,7 +558,7 @@ def main() -> None:
         return
     caption = (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs; clients: one separate "
-        f"process (httpx, asyncio, {CLIENTS} tasks); previous = main {PEER_COMMIT}"
+        f"process (httpx, asyncio, {CLIENTS} tasks); previous = {PEER_COMMIT}"
     )
     print_table(rows(quick=arguments.quick), title="iocfeed load run", caption=caption)
 
