@@ -60,7 +60,7 @@ T = TypeVar("T")
 _Walked = TypeVar("_Walked", Indicator, StoredObject, StoredVersion)
 _TYPES = {member.value: member for member in IocType}
 _CONFIDENCES = {member.value: member for member in Confidence}
-_TLPS = {member.value: member for member in Tlp}
+_TLPS: dict[str | None, Tlp | None] = {None: None, **{member.value: member for member in Tlp}}
 
 
 # What serving a stored version reads (``StoredObject``): the stored JSON and the columns a
@@ -88,23 +88,30 @@ class _PageDecoder:
         self._rows: list[Sequence[Any]] = []
         self._decoded: dict[int, Indicator] = {}
 
-    def stored_object(self, row: Sequence[Any]) -> StoredObject:
-        """A row of ``SERVED_COLUMNS`` as the read path serves it; a row written before the
-        JSON was stored (and not yet backfilled) gets its JSON built here."""
-        self._rows.append(row)
-        # Unpacking by position is the read hot path's cheapest access to a row.
-        seq, ioc_type, confidence, tlp, date_added, stored = row
-        if stored is None:
-            stored = stored_json(self.decode(seq))
-        return StoredObject(
-            seq,
-            _TYPES[ioc_type],
-            _CONFIDENCES[confidence],
-            _TLPS[tlp] if tlp is not None else None,
-            date_added,
-            stored if type(stored) is bytes else bytes(stored),
-            self.decode,
-        )
+    def stored_objects(self, rows: Sequence[Sequence[Any]]) -> list[StoredObject]:
+        """Rows of ``SERVED_COLUMNS`` as the read path serves them, built in one pass (a
+        call per row costs twice as much: a page is a thousand rows). A row written before
+        the JSON was stored (and not yet backfilled) gets its JSON built here."""
+        self._rows.extend(rows)
+        make, decode = StoredObject._make, self.decode
+        return [
+            make(
+                (
+                    seq,
+                    _TYPES[ioc_type],
+                    _CONFIDENCES[confidence],
+                    _TLPS[tlp],
+                    date_added,
+                    stored if type(stored) is bytes else self._json(seq, stored),
+                    decode,
+                )
+            )
+            for seq, ioc_type, confidence, tlp, date_added, stored in rows
+        ]
+
+    def _json(self, seq: int, stored: Any) -> bytes:
+        """The stored JSON as bytes (a driver may return a buffer), built if absent."""
+        return stored_json(self.decode(seq)) if stored is None else bytes(stored)
 
     def decode(self, seq: int) -> Indicator:
         """The whole version of row ``seq``, one of this page's; the first call reads every
@@ -274,11 +281,9 @@ class IndicatorSearch:
         """``newest_first`` as stored objects, their JSON ready to serve (STIX export)."""
         statement = self._newest_first(query, limit=limit, after=after, now=now)
         engine = self.reads.engine(at_least=query.as_of)
-        items = self._fetch(
-            binary_rows(statement.with_only_columns(*SERVED_COLUMNS)),
-            _PageDecoder(engine).stored_object,
-            engine=engine,
-        )
+        with reading(engine) as connection:
+            rows = connection.execute(binary_rows(statement.with_only_columns(*SERVED_COLUMNS)))
+            items = _PageDecoder(engine).stored_objects(rows.all())
         return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
 
     @staticmethod
@@ -418,7 +423,7 @@ class IndicatorSearch:
         when the query had none), for the ``next`` cursor.
         """
         return self._in_added_order(
-            query, limit, after, now, read=(DECODED_COLUMNS, lambda _: row_to_indicator)
+            query, limit, after, now, read=(DECODED_COLUMNS, lambda _: _indicators)
         )
 
     def objects_in_added_order(
@@ -430,7 +435,7 @@ class IndicatorSearch:
             limit,
             after,
             now,
-            read=(SERVED_COLUMNS, lambda engine: _PageDecoder(engine).stored_object),
+            read=(SERVED_COLUMNS, lambda engine: _PageDecoder(engine).stored_objects),
         )
 
     def versions_in_added_order(
@@ -438,7 +443,7 @@ class IndicatorSearch:
     ) -> tuple[Page[StoredVersion], datetime]:
         """``in_added_order`` as the versions a manifest lists, without their JSON (TAXII)."""
         return self._in_added_order(
-            query, limit, after, now, read=(VERSION_COLUMNS, lambda _: _stored_version)
+            query, limit, after, now, read=(VERSION_COLUMNS, lambda _: _stored_versions)
         )
 
     def _in_added_order(
@@ -449,13 +454,15 @@ class IndicatorSearch:
         now: datetime,
         *,
         read: tuple[
-            Sequence[ColumnElement[Any]], Callable[[Engine], Callable[[Row[Any]], _Walked]]
+            Sequence[ColumnElement[Any]],
+            Callable[[Engine], Callable[[Sequence[Row[Any]]], list[_Walked]]],
         ],
     ) -> tuple[Page[_Walked], datetime]:
-        """``read``: the columns to select, and the reader of their rows on an engine."""
+        """``read``: the columns to select, and the reader of a page of their rows on an
+        engine."""
         columns, reader = read
         engine = self.reads.engine(at_least=query.as_of)
-        decode = reader(engine)
+        read_page = reader(engine)
         with reading(engine) as connection:
             as_of = (
                 to_us(query.as_of)
@@ -468,7 +475,7 @@ class IndicatorSearch:
             statement = binary_rows(
                 select(*columns).where(*where).order_by(v.date_added).limit(limit + 1)
             )
-            items = [decode(row) for row in connection.execute(statement).all()]
+            items = read_page(connection.execute(statement).all())
         page = _page(items, limit, key=lambda item: Keyset(item.date_added, item.seq))
         return page, from_us(as_of)
 
@@ -517,13 +524,10 @@ class IndicatorSearch:
         statement: Select[Any],
         read: Callable[[Row[Any]], T],
         at_least: datetime | None = None,
-        *,
-        engine: Engine | None = None,
     ) -> list[T]:
-        """``read`` of each row of ``statement``, on ``engine`` if given (else the next read's,
-        no older than ``at_least``)."""
-        engine = engine or self.reads.engine(at_least=at_least)
-        with reading(engine) as connection:
+        """``read`` of each row of ``statement``, on the next read's engine, no older than
+        ``at_least``."""
+        with reading(self.reads.engine(at_least=at_least)) as connection:
             return [read(row) for row in connection.execute(statement).all()]
 
     def _noted(self, clock: int) -> int:
@@ -561,11 +565,18 @@ def _latest(
     return where + _filters(query, now, walk=walk)
 
 
-def _stored_version(row: Sequence[Any]) -> StoredVersion:
-    """A row of ``VERSION_COLUMNS``."""
-    seq, stix_id, confidence, tlp, modified, date_added = row
-    tlp_level = _TLPS[tlp] if tlp is not None else None
-    return StoredVersion(seq, stix_id, _CONFIDENCES[confidence], tlp_level, modified, date_added)
+def _indicators(rows: Sequence[Row[Any]]) -> list[Indicator]:
+    """Rows of ``DECODED_COLUMNS``, decoded."""
+    return [row_to_indicator(row) for row in rows]
+
+
+def _stored_versions(rows: Sequence[Sequence[Any]]) -> list[StoredVersion]:
+    """Rows of ``VERSION_COLUMNS``, in one pass (as ``_PageDecoder.stored_objects``)."""
+    make = StoredVersion._make
+    return [
+        make((seq, stix_id, _CONFIDENCES[confidence], _TLPS[tlp], modified, date_added))
+        for seq, stix_id, confidence, tlp, modified, date_added in rows
+    ]
 
 
 def _page(items: list[T], limit: int, key: Callable[[T], Keyset]) -> Page[T]:
