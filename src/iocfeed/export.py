@@ -40,7 +40,7 @@ from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 from iocfeed.indicators.query import IndicatorQuery, clamp_to_lookback
 from iocfeed.lifecycle.sightings import Report
 from iocfeed.parameters import parse_limit, parse_time, parse_types
-from iocfeed.stix.bundle import build_objects, join_array, join_bundle, stored_objects_json
+from iocfeed.stix.bundle import build_objects, join_array, join_bundle, stored_object_chunks
 from iocfeed.stix.ids import derived_id
 from iocfeed.stix.markings import TLP_VERSIONS
 from iocfeed.stix.objects import ExportOptions, Producer, StixObject
@@ -342,7 +342,7 @@ class ExportResult:
 
     def chunks(self) -> Iterator[bytes]:
         """The export's JSON, a hundred objects per chunk (bundle or bare array)."""
-        objects = stored_objects_json(
+        chunks = stored_object_chunks(
             self.rows,
             self.request.options,
             self.producer,
@@ -351,8 +351,8 @@ class ExportResult:
             named=self.named,
         )
         if self.request.format is ExportFormat.OBJECTS:
-            return join_array(objects)
-        return join_bundle(objects, self.bundle_id)
+            return join_array(chunks)
+        return join_bundle(chunks, self.bundle_id)
 
 
 def fingerprint(

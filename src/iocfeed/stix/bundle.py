@@ -118,7 +118,7 @@ def _indicates(
                 yield relationship(indicator, "indicates", target_ref, marking, creator)
 
 
-def stored_objects_json(
+def stored_object_chunks(
     rows: Sequence[StoredObject],
     options: ExportOptions,
     producer: Producer,
@@ -127,21 +127,56 @@ def stored_objects_json(
     reports: Sequence[Report] = (),
     named: frozenset[str] = frozenset(),
 ) -> Iterator[bytes]:
-    """``build_objects`` for stored versions, each object already JSON, in the same order.
+    """``build_objects`` for stored versions, in the same order, as JSON chunks of at most
+    :data:`CHUNK_SIZE` comma-separated objects (for ``join_bundle`` and ``join_array``).
 
-    The SDOs are the stored JSON finished by a splice (``stix.stored``); only observables
-    and ``indicates`` relationships, which depend on more than one version or on columns
+    The SDOs are the stored JSON finished by a splice (``stix.stored``), a chunk at a time:
+    passing a thousand objects one by one through generators costs as much again, and
+    splicing them all at once keeps a page of copies alive, which the allocator then hands
+    back to the system after each export and faults in again. Only observables and
+    ``indicates`` relationships, which depend on more than one version or on columns
     changed in place, are built, from the rows decoded, and only when the export has any.
     """
     creator = producer.identity_id if options.include_identity else None
     tlps = object_tlps(rows, options)
     markings = {tlp: marking_id(tlp, options.tlp_version) for tlp in set(tlps)}
-    if options.include_identity:
-        yield orjson.dumps(producer.identity())
+    head = [orjson.dumps(producer.identity())] if options.include_identity else []
     if options.include_markings:
-        for tlp in sorted(markings):
-            yield orjson.dumps(marking_definition(tlp, options.tlp_version))
-    yield from spliced(rows, tlps, tails(markings, creator))
+        head += [
+            orjson.dumps(marking_definition(tlp, options.tlp_version)) for tlp in sorted(markings)
+        ]
+    if head:
+        yield b",".join(head)
+    tail_of = tails(markings, creator)
+    for start in range(0, len(rows), CHUNK_SIZE):
+        end = start + CHUNK_SIZE
+        yield b",".join(spliced(rows[start:end], tlps[start:end], tail_of))
+    built = _built_objects(
+        rows,
+        tlps,
+        options,
+        markings=markings,
+        creator=creator,
+        now=now,
+        reports=reports,
+        named=named,
+    )
+    yield from _chunks(_dumped(built))
+
+
+def _built_objects(
+    rows: Sequence[StoredObject],
+    tlps: Sequence[Tlp],
+    options: ExportOptions,
+    *,
+    markings: Mapping[Tlp, str],
+    creator: str | None,
+    now: datetime,
+    reports: Sequence[Report],
+    named: frozenset[str],
+) -> Iterator[StixObject]:
+    """What a stored export builds after its SDOs, from the rows decoded: observables,
+    ``indicates`` relationships and sightings."""
     if options.include_observables:
         seen: set[str] = set()
         for row, tlp in zip(rows, tlps, strict=True):
@@ -150,7 +185,7 @@ def stored_objects_json(
                 for obj in build_observables(indicator, markings[tlp], creator):
                     if obj["id"] not in seen:
                         seen.add(obj["id"])
-                        yield orjson.dumps(obj)
+                        yield obj
     patterns = {row.decode().value for row in rows if row.type is IocType.MITRE_ATTACK}
     if patterns:
         # Only versions that name a technique of the export can have relationships.
@@ -163,12 +198,10 @@ def stored_objects_json(
         ]
         indicators = [indicator for indicator, _ in linked]
         linked_tlps = [tlp for _, tlp in linked]
-        for obj in _indicates(indicators, linked_tlps, markings, creator):
-            yield orjson.dumps(obj)
+        yield from _indicates(indicators, linked_tlps, markings, creator)
     if options.include_sightings and reports:
         by_id = {row.decode().stix_id: markings[tlp] for row, tlp in zip(rows, tlps, strict=True)}
-        for obj in report_objects(reports, by_id, creator, named):
-            yield orjson.dumps(obj)
+        yield from report_objects(reports, by_id, creator, named)
 
 
 def serialize_bundle(objects: Iterable[Mapping[str, Any]], bundle_id: str) -> Iterator[bytes]:
@@ -176,28 +209,33 @@ def serialize_bundle(objects: Iterable[Mapping[str, Any]], bundle_id: str) -> It
 
     ``objects`` is always present, ``[]`` when there are none, for consumers that index it.
     """
-    return join_bundle(_dumped(objects), bundle_id)
+    return join_bundle(_chunks(_dumped(objects)), bundle_id)
 
 
 def serialize_objects(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
     """The objects as one bare JSON array (SPEC §2, ``format=objects``), in chunks."""
-    return join_array(_dumped(objects))
+    return join_array(_chunks(_dumped(objects)))
 
 
-def join_bundle(objects: Iterable[bytes], bundle_id: str) -> Iterator[bytes]:
-    """``serialize_bundle`` for objects that are JSON already."""
+def join_bundle(chunks: Iterable[bytes], bundle_id: str) -> Iterator[bytes]:
+    """``serialize_bundle`` for objects that are JSON already, in chunks of one or more
+    comma-separated objects."""
     yield b'{"type":"bundle","id":' + orjson.dumps(bundle_id) + b',"objects":['
-    for index, chunk in enumerate(_chunks(objects)):
-        yield b"," + chunk if index else chunk
+    yield from _separated(chunks)
     yield b"]}"
 
 
-def join_array(objects: Iterable[bytes]) -> Iterator[bytes]:
-    """``serialize_objects`` for objects that are JSON already."""
+def join_array(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``serialize_objects`` for objects that are JSON already, in chunks as for
+    ``join_bundle``."""
     yield b"["
-    for index, chunk in enumerate(_chunks(objects)):
-        yield b"," + chunk if index else chunk
+    yield from _separated(chunks)
     yield b"]"
+
+
+def _separated(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    for index, chunk in enumerate(chunks):
+        yield b"," + chunk if index else chunk
 
 
 def _dumped(objects: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:

@@ -10,7 +10,7 @@ JSON members are unordered (RFC 8259 §4), so the appended members are the same 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -53,7 +53,7 @@ def object_tlps(rows: Iterable[StoredObject], options: ExportOptions) -> list[Tl
 
 def served_objects(
     rows: Sequence[StoredObject], options: ExportOptions, creator: str | None
-) -> Iterator[bytes]:
+) -> list[bytes]:
     """Each row's SDO as a request with ``options`` (and producer id ``creator``) gets it."""
     tlps = object_tlps(rows, options)
     markings = {tlp: marking_id(tlp, options.tlp_version) for tlp in set(tlps)}
@@ -75,11 +75,10 @@ def tails(markings: Mapping[Tlp, str], creator: str | None) -> dict[Tlp, bytes]:
 
 def spliced(
     rows: Iterable[StoredObject], tlps: Iterable[Tlp], tail_of: Mapping[Tlp, bytes]
-) -> Iterator[bytes]:
+) -> list[bytes]:
     """The served SDOs: each row's stored JSON (an object with at least one member) with
     the tail of its TLP (:func:`tails`) appended before its closing brace."""
-    for row, tlp in zip(rows, tlps, strict=True):
-        yield row.json[:-1] + tail_of[tlp]
+    return [row.json[:-1] + tail_of[tlp] for row, tlp in zip(rows, tlps, strict=True)]
 
 
 class StoredObject(NamedTuple):
