@@ -36,7 +36,7 @@ from iocfeed.ingest import validate
 from iocfeed.services import Services
 from iocfeed.stix.ids import SDO_TYPE
 from iocfeed.stix.markings import marking_id
-from iocfeed.stix.objects import ExportOptions
+from iocfeed.stix.objects import ExportOptions, Marked
 from iocfeed.stix.sightings import report_objects
 from iocfeed.stix.stored import StoredObject, StoredVersion, object_tlps, served_objects
 from iocfeed.stix.timestamps import stix_timestamp
@@ -66,17 +66,15 @@ class Reply:
     """How many STIX objects (or manifest records, versions) the body holds."""
 
 
-class _Item(Protocol):
-    """What a walk's page needs of each stored version, whether served or listed."""
+class _Item(Marked, Protocol):
+    """What a walk's page needs of each stored version, whether served or listed: its
+    keyset and what decides its TLP."""
 
     @property
     def seq(self) -> int: ...
 
     @property
     def date_added(self) -> datetime: ...
-
-    @property
-    def effective_tlp(self) -> Tlp: ...
 
 
 _I = TypeVar("_I", bound=_Item)
@@ -207,7 +205,7 @@ class TaxiiService:
             now=self.services.clock.now(),
         )
         # A first page carries the references within its limit (``taxii.references``).
-        shown, kept = fitted(references, [i.effective_tlp for i in page.items], request.limit)
+        shown, kept = fitted(references, page.items, request.limit)
         items, position = page.items[:kept], page.next
         if kept < len(page.items):
             position = Keyset(items[-1].date_added, items[-1].seq)

@@ -35,8 +35,9 @@ from typing import Any
 
 import orjson
 
-from iocfeed.indicators.model import Tlp
+from iocfeed.indicators.model import Tlp, effective_tlp
 from iocfeed.stix.markings import marking_definition
+from iocfeed.stix.objects import Marked
 from iocfeed.taxii.query import (
     ENDPOINT_PARAMETERS,
     MATCH_SPEC_VERSION,
@@ -119,23 +120,24 @@ def selected(
 
 
 def fitted(
-    references: Sequence[Reference], tlps: Sequence[Tlp], limit: int
+    references: Sequence[Reference], stored: Sequence[Marked], limit: int
 ) -> tuple[list[Reference], int]:
     """The references a first page of at most ``limit`` objects carries, and how many of its
-    stored objects (whose TLPs are ``tlps``, in walk order) still fit beside them.
+    ``stored`` objects (in walk order) still fit beside them.
 
     All of them and ``limit - len(references)`` stored objects when that leaves room for
     one. A smaller limit keeps at least one stored object (so the walk and an
     ``added_after`` poll always move on) and, in the room left, the identity and the
     markings that the kept objects reference.
     """
-    if not tlps:
+    if not stored:
         return [], 0
     if len(references) < limit:
-        return list(references), min(len(tlps), limit - len(references))
+        return list(references), min(len(stored), limit - len(references))
     chosen: set[str] = set()
     kept = 0
-    for tlp in tlps:
+    for item in stored:
+        tlp = effective_tlp(item.tlp, item.confidence)
         wanted = chosen | {r.id for r in references if r.tlp is None or r.tlp == tlp}
         if len(wanted) + kept + 1 > limit:
             if kept == 0:
