@@ -186,15 +186,15 @@ def _built_objects(
                     if obj["id"] not in seen:
                         seen.add(obj["id"])
                         yield obj
-    patterns = {row.decode().value for row in rows if row.type is IocType.MITRE_ATTACK}
+    attack = IocType.MITRE_ATTACK  # read from the enum once, not once per row
+    patterns = {row.decode().value for row in rows if row.type is attack}
     if patterns:
         # Only versions that name a technique of the export can have relationships.
         decoded = zip((row.decode() for row in rows), tlps, strict=True)
         linked = [
             (indicator, tlp)
             for indicator, tlp in decoded
-            if indicator.type is IocType.MITRE_ATTACK
-            or not patterns.isdisjoint(indicator.techniques)
+            if indicator.type is attack or not patterns.isdisjoint(indicator.techniques)
         ]
         indicators = [indicator for indicator, _ in linked]
         linked_tlps = [tlp for _, tlp in linked]
