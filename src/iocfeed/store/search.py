@@ -281,9 +281,9 @@ class IndicatorSearch:
         """``newest_first`` as stored objects, their JSON ready to serve (STIX export)."""
         statement = self._newest_first(query, limit=limit, after=after, now=now)
         engine = self.reads.engine(at_least=query.as_of)
+        served = binary_rows(statement.with_only_columns(*SERVED_COLUMNS))
         with reading(engine) as connection:
-            rows = connection.execute(binary_rows(statement.with_only_columns(*SERVED_COLUMNS)))
-            items = _PageDecoder(engine).stored_objects(rows.all())
+            items = _PageDecoder(engine).stored_objects(connection.execute(served).all())
         return _page(items, limit, key=lambda ind: Keyset(ind.date_added, ind.seq))
 
     @staticmethod
