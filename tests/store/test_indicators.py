@@ -12,6 +12,7 @@ from iocfeed.errors import NotFound
 from iocfeed.indicators.merge import Outcome, Writer
 from iocfeed.indicators.model import Confidence, IocType, Tlp
 from iocfeed.indicators.query import IndicatorQuery, VersionMatch, VersionSelector
+from iocfeed.store.engine import is_postgresql
 from iocfeed.store.indicators import IndicatorStore
 from iocfeed.store.schema import indicator_versions
 from iocfeed.store.search import IndicatorSearch
@@ -178,7 +179,7 @@ def test_refresh_statistics_shows_postgresql_the_loaded_table(
 ) -> None:
     store.write([ioc("ipv4", f"198.51.100.{n}") for n in range(200)], T0)
     store.refresh_statistics()
-    if engine.dialect.name == "postgresql":
+    if is_postgresql(engine):
         with engine.connect() as connection:
             estimated = connection.exec_driver_sql(
                 "SELECT reltuples FROM pg_class WHERE oid = 'indicator_versions'::regclass"

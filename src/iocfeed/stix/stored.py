@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import orjson
 
-from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp, effective_tlp
+from iocfeed.indicators.model import Confidence, Indicator, IocType, Tlp
 from iocfeed.stix.markings import marking_id
 from iocfeed.stix.objects import ExportOptions, build_sdo, object_tlp
 from iocfeed.stix.timestamps import stix_timestamp
@@ -110,11 +110,6 @@ class StoredObject(NamedTuple):
         """The whole version; the first call reads every version of the page at once."""
         return self.decoder(self.seq)
 
-    @property
-    def effective_tlp(self) -> Tlp:
-        """SPEC §4 (``indicators.model.effective_tlp``)."""
-        return effective_tlp(self.tlp, self.confidence)
-
 
 class StoredVersion(NamedTuple):
     """One stored version as a manifest lists it: its id, ``modified`` and ``date_added``
@@ -134,8 +129,3 @@ class StoredVersion(NamedTuple):
     @property
     def modified(self) -> datetime:
         return _EPOCH + timedelta(microseconds=self.modified_us)
-
-    @property
-    def effective_tlp(self) -> Tlp:
-        """SPEC §4 (``indicators.model.effective_tlp``)."""
-        return effective_tlp(self.tlp, self.confidence)
